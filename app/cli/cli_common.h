@@ -1,0 +1,30 @@
+#pragma once
+/** @file Small helpers shared by the `nmar` subcommands. */
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace nmar::app {
+
+/** Registers `nmar tokenize`. */
+void registerTokenizeCommand(CLI::App& app);
+/** Registers `nmar model info|new`. */
+void registerModelCommand(CLI::App& app);
+/** Registers `nmar forward`. */
+void registerForwardCommand(CLI::App& app);
+
+/**
+ * Parses "1,2,3" (spaces allowed) into token ids. Throws core::Error naming the item and its
+ * 1-based position when an item is not a non-negative integer.
+ */
+std::vector<std::int64_t> parseIdList(const std::string& text);
+
+/** Reads a whole file as bytes. Throws core::Error naming the file when it cannot be read. */
+std::string readTextFile(const std::filesystem::path& file);
+
+}  // namespace nmar::app

@@ -1,0 +1,143 @@
+// nmar-workbench: the Qt GUI. Wiring only; behaviour lives in widgets/, viz/ and core/.
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QIcon>
+
+#include "util/build_info.h"
+#include "util/log.h"
+#include "widgets/main_window.h"
+#include "widgets/open_kind.h"
+
+namespace {
+
+using nmar::widgets::MainWindow;
+using nmar::widgets::OpenKind;
+
+struct Options {
+  QString store;
+  QStringList paths;
+};
+
+/** Declares the command line on @p parser; @p store is the --store option. */
+void describe(QCommandLineParser* parser, const QCommandLineOption& store) {
+  parser->setApplicationDescription(
+      QStringLiteral("N-MAR Workbench: explore language models that can take back what they "
+                     "wrote (UNDO token)."));
+  parser->addHelpOption();
+  parser->addVersionOption();
+  parser->addOption(store);
+  parser->addPositionalArgument(QStringLiteral("path"),
+                                QStringLiteral("A checkpoint folder or a trace (.json) to open."),
+                                QStringLiteral("[CHECKPOINT|TRACE]"));
+}
+
+const QCommandLineOption kStoreOption(QStringLiteral("store"),
+                                      QStringLiteral("Use the run store FILE (SQLite) instead "
+                                                     "of the default one."),
+                                      QStringLiteral("FILE"));
+
+/** Checks what the options cannot: at most one path. Returns 2 (after a message) otherwise. */
+std::optional<int> checkPaths(const QCommandLineParser& parser) {
+  if (parser.positionalArguments().size() <= 1) return std::nullopt;
+  std::fprintf(stderr, "nmar-workbench: expected at most one CHECKPOINT or TRACE, got %d\n",
+               int(parser.positionalArguments().size()));
+  return 2;
+}
+
+/**
+ * Answers --help, --version and bad paths before any window system is touched, so they work
+ * without a display; returns the exit status then. Returns nullopt when the program should go on,
+ * also when the arguments hold Qt's own options (-platform, -style, ...), which only QApplication
+ * understands: parseArguments() follows.
+ */
+std::optional<int> answerWithoutDisplay(int argc, char** argv) {
+  QStringList arguments;
+  for (int i = 0; i < argc; ++i) arguments << QString::fromLocal8Bit(argv[i]);
+  QCommandLineParser parser;
+  describe(&parser, kStoreOption);
+  if (!parser.parse(arguments)) return std::nullopt;
+  if (parser.isSet(QStringLiteral("help")) || parser.isSet(QStringLiteral("help-all"))) {
+    QString help = parser.helpText();
+    help.replace(QLatin1String("<executable_name>"), QLatin1String("nmar-workbench"));
+    std::fputs(qPrintable(help), stdout);
+    return 0;
+  }
+  if (parser.isSet(QStringLiteral("version"))) {
+    std::printf("nmar-workbench %s\n", qPrintable(QCoreApplication::applicationVersion()));
+    return 0;
+  }
+  return checkPaths(parser);
+}
+
+/** Parses what QApplication left of the arguments; exits on an error (status 2) or --help. */
+Options parseArguments(const QApplication& app) {
+  QCommandLineParser parser;
+  describe(&parser, kStoreOption);
+  parser.process(app);
+  if (const auto status = checkPaths(parser)) std::exit(*status);
+  return Options{parser.value(kStoreOption), parser.positionalArguments()};
+}
+
+/** Keeps the command line's requests on the window and says in the log what was given. */
+void applyOptions(const Options& options, MainWindow* window) {
+  auto log = nmar::core::logger("app.workbench");
+  if (!options.store.isEmpty()) {
+    window->setRunStorePath(options.store);
+    log->info(
+        "run store given on the command line: '{}' (kept for the run explorer; nothing "
+        "is read from it yet)",
+        options.store.toStdString());
+  }
+  for (const QString& path : options.paths) {
+    QString error;
+    const auto request = nmar::widgets::classifyPath(path, &error);
+    if (!request) {
+      log->error("command line: {}", error.toStdString());
+    } else if (request->kind == OpenKind::RunStore) {
+      log->error("command line: '{}' is a run store; pass it with --store", path.toStdString());
+    } else {
+      window->setStartupRequest(*request);
+      log->info(
+          "command line asks to open {} '{}'; opening is not available in this version "
+          "yet, the request is kept",
+          nmar::widgets::openKindName(request->kind).toStdString(), request->path.toStdString());
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const nmar::core::BuildInfo info = nmar::core::buildInfo();
+  QCoreApplication::setApplicationName(QStringLiteral("N-MAR Workbench"));
+  QCoreApplication::setOrganizationName(QStringLiteral("nmar"));  // QSettings: ~/.config/nmar/
+  QCoreApplication::setApplicationVersion(QString::fromStdString(info.version));
+  if (const auto status = answerWithoutDisplay(argc, argv)) return *status;
+
+  QApplication app(argc, argv);
+  const Options options = parseArguments(app);
+  QApplication::setWindowIcon(QIcon(QStringLiteral(":/nmar/icons/nmar-workbench.svg")));
+  QGuiApplication::setDesktopFileName(QStringLiteral("nmar-workbench"));
+
+  MainWindow window;  // creates the log pane: lines logged from here on show in it
+  nmar::core::logger("app.workbench")
+      ->info("N-MAR Workbench {} (revision {}), Qt {}, LibTorch {}", info.version, info.gitRevision,
+             qVersion(), info.torchVersion);
+  window.setDeviceText(info.cudaAvailable ? QStringLiteral("CPU (CUDA available)")
+                                          : QStringLiteral("CPU"));
+  applyOptions(options, &window);
+  QObject::connect(
+      &window, &MainWindow::openRequested, &window, [](OpenKind kind, const QString& path) {
+        nmar::core::logger("app.workbench")
+            ->warn("opening a {} is not available in this version yet: '{}'",
+                   nmar::widgets::openKindName(kind).toStdString(), path.toStdString());
+      });
+
+  window.restoreLayout();
+  window.show();
+  return app.exec();
+}

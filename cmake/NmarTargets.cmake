@@ -1,0 +1,38 @@
+# Helpers shared by every target: warnings, sanitizers, test registration.
+
+# nmar_target_defaults(<target>): warnings and (optionally) sanitizers for a target we own.
+function(nmar_target_defaults target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter)
+  if(NMAR_ENABLE_SANITIZERS)
+    target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer)
+    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  endif()
+endfunction()
+
+# nmar_qt_defaults(<target>): Qt targets never see the keywords 'slots'/'signals' (Torch uses them).
+function(nmar_qt_defaults target)
+  set_target_properties(${target} PROPERTIES AUTOMOC ON AUTORCC ON)
+  target_compile_definitions(${target} PRIVATE QT_NO_KEYWORDS QT_NO_CONTEXTLESS_CONNECT)
+endfunction()
+
+# nmar_add_test(NAME <name> SOURCES <...> LIBS <...> LABELS <...> [QT])
+# One executable per test class, registered with ctest under its labels.
+function(nmar_add_test)
+  cmake_parse_arguments(T "QT" "NAME" "SOURCES;LIBS;LABELS" ${ARGN})
+  add_executable(${T_NAME} ${T_SOURCES})
+  nmar_target_defaults(${T_NAME})
+  target_link_libraries(${T_NAME} PRIVATE ${T_LIBS})
+  target_compile_definitions(${T_NAME} PRIVATE
+    NMAR_FIXTURES_DIR="${NMAR_FIXTURES_DIR}"
+    NMAR_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  if(T_QT)
+    nmar_qt_defaults(${T_NAME})
+    target_link_libraries(${T_NAME} PRIVATE Qt6::Test)
+    add_test(NAME ${T_NAME} COMMAND ${T_NAME} -platform offscreen)
+    set_tests_properties(${T_NAME} PROPERTIES ENVIRONMENT "QT_QPA_PLATFORM=offscreen")
+  else()
+    target_link_libraries(${T_NAME} PRIVATE GTest::gtest GTest::gtest_main)
+    add_test(NAME ${T_NAME} COMMAND ${T_NAME})
+  endif()
+  set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}" TIMEOUT 900)
+endfunction()

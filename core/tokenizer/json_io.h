@@ -1,0 +1,48 @@
+#pragma once
+/** @file JSON and text file helpers for the tokenizer loaders, with messages that name file and
+ * field. */
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace nmar::core::tokjson {
+
+/** Reads a whole file. Throws Error naming @p file when it cannot be opened or read. */
+std::string readTextFile(const std::filesystem::path& file);
+
+/**
+ * Parses @p file as JSON. Throws Error naming the file, and for malformed JSON the line and column
+ * of the problem.
+ */
+nlohmann::json readJsonFile(const std::filesystem::path& file);
+
+/** Writes @p j to @p file (2-space indent; via a temporary file and rename). Throws Error on
+ * failure. */
+void writeJsonFile(const std::filesystem::path& file, const nlohmann::json& j);
+
+/** Throws Error "<file>: field '<field>' <problem>". */
+[[noreturn]] void fieldError(const std::string& file, const std::string& field,
+                             const std::string& problem);
+
+/**
+ * Returns @p obj[@p key], which must exist. @p field is the full dotted name used in messages
+ * ("model.vocab"), @p expected what the field should hold ("an object mapping tokens to ids").
+ */
+const nlohmann::json& require(const nlohmann::json& obj, const char* key, const std::string& file,
+                              const std::string& field, const std::string& expected);
+
+/** Returns a string field, or @p fallback when it is absent or null; Error when it has another
+ * type. */
+std::string optString(const nlohmann::json& obj, const char* key, const std::string& file,
+                      const std::string& field, const std::string& fallback = {});
+
+/** Returns a boolean field, or @p fallback when it is absent or null; Error when it has another
+ * type. */
+bool optBool(const nlohmann::json& obj, const char* key, const std::string& file,
+             const std::string& field, bool fallback);
+
+/** A short description of the JSON type of @p j for messages ("a string", "an array", ...). */
+std::string typeName(const nlohmann::json& j);
+
+}  // namespace nmar::core::tokjson

@@ -1,0 +1,57 @@
+#include "viz/cell_mask_layer.h"
+
+#include <utility>
+
+namespace nmar::viz {
+
+CellMaskLayer::CellMaskLayer(QCustomPlot* plot, QCPAxis* keyAxis, QCPAxis* valueAxis,
+                             const QString& layerName)
+    : QCPLayerable(plot, layerName), m_keyAxis(keyAxis), m_valueAxis(valueAxis) {}
+
+void CellMaskLayer::setMask(int rows, int cols, std::vector<char> mask) {
+  m_rows = rows;
+  m_cols = cols;
+  m_mask = std::move(mask);
+}
+
+void CellMaskLayer::setHatchColor(const QColor& color) { m_hatchColor = color; }
+
+void CellMaskLayer::applyDefaultAntialiasingHint(QCPPainter* painter) const {
+  applyAntialiasingHint(painter, false, QCP::aeOther);
+}
+
+QRect CellMaskLayer::clipRect() const {
+  if (m_keyAxis && m_keyAxis->axisRect()) return m_keyAxis->axisRect()->rect();
+  return {};
+}
+
+void CellMaskLayer::draw(QCPPainter* painter) {
+  if (!m_keyAxis || !m_valueAxis || m_mask.empty()) return;
+  // One rectangle per horizontal run of masked cells keeps the path short for long spans.
+  QPainterPath path;
+  for (int r = 0; r < m_rows; ++r) {
+    int c = 0;
+    while (c < m_cols) {
+      if (!m_mask[static_cast<size_t>(r) * m_cols + c]) {
+        ++c;
+        continue;
+      }
+      const int start = c;
+      while (c < m_cols && m_mask[static_cast<size_t>(r) * m_cols + c]) ++c;
+      const QPointF a(m_keyAxis->coordToPixel(start - 0.5), m_valueAxis->coordToPixel(r - 0.5));
+      const QPointF b(m_keyAxis->coordToPixel(c - 0.5), m_valueAxis->coordToPixel(r + 0.5));
+      path.addRect(QRectF(a, b).normalized());
+    }
+  }
+  if (path.isEmpty()) return;
+  painter->setPen(Qt::NoPen);
+  painter->setBrush(QColor(255, 255, 255, 110));  // veil: pruned cells read as "switched off"
+  painter->drawPath(path);
+  painter->setBrush(QBrush(m_hatchColor, Qt::BDiagPattern));
+  painter->drawPath(path);
+  painter->setPen(QPen(m_hatchColor, 0));
+  painter->setBrush(Qt::NoBrush);
+  painter->drawPath(path.simplified());
+}
+
+}  // namespace nmar::viz
