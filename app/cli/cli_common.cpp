@@ -1,7 +1,6 @@
 #include "cli_common.h"
 
 #include <cctype>
-#include <fstream>
 #include <sstream>
 
 #include "util/error.h"
@@ -27,15 +26,6 @@ std::vector<std::int64_t> parseIdList(const std::string& text) {
   }
   if (ids.empty()) throw core::Error("--ids: expected a comma-separated list such as 1,2,3");
   return ids;
-}
-
-std::string readTextFile(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw core::Error(file.string() + ": cannot open file for reading");
-  std::ostringstream s;
-  s << in.rdbuf();
-  if (in.bad()) throw core::Error(file.string() + ": read error");
-  return s.str();
 }
 
 }  // namespace nmar::app

@@ -1,7 +1,6 @@
 #pragma once
 /** @file Small helpers shared by the `nmar` subcommands. */
 #include <cstdint>
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -23,8 +22,5 @@ void registerForwardCommand(CLI::App& app);
  * 1-based position when an item is not a non-negative integer.
  */
 std::vector<std::int64_t> parseIdList(const std::string& text);
-
-/** Reads a whole file as bytes. Throws core::Error naming the file when it cannot be read. */
-std::string readTextFile(const std::filesystem::path& file);
 
 }  // namespace nmar::app

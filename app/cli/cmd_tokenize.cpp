@@ -6,6 +6,7 @@
 
 #include "cli_common.h"
 #include "tokenizer/tokenizer.h"
+#include "util/json_file.h"
 
 namespace nmar::app {
 
@@ -30,7 +31,7 @@ void registerTokenizeCommand(CLI::App& app) {
     if (text->count() == 0 && file->count() == 0)
       throw CLI::ValidationError("tokenize", "one of --text or --file is required");
     const auto tok = core::loadTokenizer(opt->tokenizer);
-    const std::string input = file->count() ? readTextFile(opt->file) : opt->text;
+    const std::string input = file->count() ? core::readFileBytes(opt->file) : opt->text;
     const std::vector<std::int32_t> ids = tok->encode(input, opt->bos);
     if (opt->json) {
       nlohmann::json out;

@@ -7,7 +7,7 @@
 #include <set>
 #include <vector>
 
-#include "checkpoint/atomic_file.h"
+#include "util/atomic_file.h"
 #include "checkpoint/checkpoint.h"
 #include "checkpoint/safetensors.h"
 #include "checkpoint/safetensors_format.h"

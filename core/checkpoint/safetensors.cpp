@@ -8,8 +8,8 @@
 
 #include <ATen/ATen.h>
 
-#include "checkpoint/atomic_file.h"
-#include "checkpoint/json_file.h"
+#include "util/atomic_file.h"
+#include "util/json_file.h"
 #include "checkpoint/safetensors_format.h"
 #include "util/error.h"
 #include "util/log.h"

@@ -5,7 +5,7 @@
 #include <memory>
 #include <tuple>
 
-#include "checkpoint/json_file.h"
+#include "util/json_file.h"
 #include "checkpoint/safetensors.h"
 #include "checkpoint/safetensors_format.h"
 #include "util/error.h"

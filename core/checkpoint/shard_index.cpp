@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <string_view>
 
-#include "checkpoint/json_file.h"
+#include "util/json_file.h"
 #include "util/error.h"
 
 namespace nmar::core {

@@ -3,7 +3,7 @@
 #include <torch/torch.h>
 
 #include "checkpoint/checkpoint.h"
-#include "checkpoint/json_file.h"
+#include "util/json_file.h"
 #include "model/model_config.h"
 #include "util/error.h"
 #include "util/log.h"

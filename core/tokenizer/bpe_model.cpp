@@ -4,6 +4,7 @@
 
 #include "tokenizer/json_io.h"
 #include "util/error.h"
+#include "util/json_file.h"
 #include "util/log.h"
 
 namespace nmar::core {
@@ -135,7 +136,7 @@ std::unique_ptr<BpeModel> BpeModel::fromJson(const nlohmann::json& model, const 
 std::unique_ptr<BpeModel> BpeModel::fromFiles(const fs::path& vocabFile,
                                               const fs::path& mergesFile) {
   auto m = std::make_unique<BpeModel>();
-  const nlohmann::json vocab = tokjson::readJsonFile(vocabFile);
+  const nlohmann::json vocab = readJsonFile(vocabFile);
   const std::string vf = vocabFile.string();
   if (!vocab.is_object())
     throw Error(vf + ": is " + tokjson::typeName(vocab) +
@@ -150,7 +151,7 @@ std::unique_ptr<BpeModel> BpeModel::fromFiles(const fs::path& vocabFile,
   }
   m->setVocab(std::move(entries), [&](std::size_t) { return vf; });
 
-  const std::string text = tokjson::readTextFile(mergesFile);
+  const std::string text = readFileBytes(mergesFile);
   std::size_t pos = 0, line = 0;
   while (pos < text.size()) {
     std::size_t end = text.find('\n', pos);

@@ -8,59 +8,6 @@
 namespace nmar::core::tokjson {
 namespace fs = std::filesystem;
 
-std::string readTextFile(const fs::path& file) {
-  std::error_code ec;
-  if (!fs::exists(file, ec)) throw Error(file.string() + ": no such file");
-  if (fs::is_directory(file, ec)) throw Error(file.string() + ": is a folder, expected a file");
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(file.string() + ": cannot open for reading");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw Error(file.string() + ": read error");
-  return ss.str();
-}
-
-nlohmann::json readJsonFile(const fs::path& file) {
-  const std::string text = readTextFile(file);
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    // e.byte is 1-based and points just past the offending character.
-    const std::size_t end = std::min<std::size_t>(e.byte > 0 ? e.byte - 1 : 0, text.size());
-    std::size_t line = 1, column = 1;
-    for (std::size_t i = 0; i < end; ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        column = 1;
-      } else {
-        ++column;
-      }
-    }
-    std::string what = e.what();
-    if (const auto pos = what.find("syntax error"); pos != std::string::npos)
-      what = what.substr(pos);
-    throw Error(file.string() + ": malformed JSON at line " + std::to_string(line) + ", column " +
-                std::to_string(column) + ": " + what);
-  }
-}
-
-void writeJsonFile(const fs::path& file, const nlohmann::json& j) {
-  const fs::path tmp = file.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(file.string() + ": cannot open for writing");
-    out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::strict) << "\n";
-    out.flush();
-    if (!out) throw Error(file.string() + ": write error");
-  }
-  std::error_code ec;
-  fs::rename(tmp, file, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw Error(file.string() + ": cannot replace file: " + ec.message());
-  }
-}
-
 void fieldError(const std::string& file, const std::string& field, const std::string& problem) {
   throw Error(file + ": field '" + field + "' " + problem);
 }

@@ -8,19 +8,6 @@
 
 namespace nmar::core::tokjson {
 
-/** Reads a whole file. Throws Error naming @p file when it cannot be opened or read. */
-std::string readTextFile(const std::filesystem::path& file);
-
-/**
- * Parses @p file as JSON. Throws Error naming the file, and for malformed JSON the line and column
- * of the problem.
- */
-nlohmann::json readJsonFile(const std::filesystem::path& file);
-
-/** Writes @p j to @p file (2-space indent; via a temporary file and rename). Throws Error on
- * failure. */
-void writeJsonFile(const std::filesystem::path& file, const nlohmann::json& j);
-
 /** Throws Error "<file>: field '<field>' <problem>". */
 [[noreturn]] void fieldError(const std::string& file, const std::string& field,
                              const std::string& problem);

@@ -9,6 +9,7 @@
 #include "tokenizer/sentencepiece_bpe.h"
 #include "tokenizer/utf8.h"
 #include "util/error.h"
+#include "util/json_file.h"
 
 namespace nmar::core {
 namespace {
@@ -175,7 +176,7 @@ std::size_t offsetOf(const std::string& s, std::size_t k) {
 std::unique_ptr<SentencePieceBpe> SentencePieceBpe::fromSentencePieceModel(
     const std::filesystem::path& path) {
   const std::string file = path.string();
-  const SpModel m = parse(tokjson::readTextFile(path), file);
+  const SpModel m = parse(readFileBytes(path), file);
   if (m.pieces.empty()) throw Error(file + ": not a valid SentencePiece model (no pieces)");
   if (m.modelType != 2)
     throw Error(file + ": trainer_spec.model_type is " + std::to_string(m.modelType) +

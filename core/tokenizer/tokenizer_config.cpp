@@ -4,6 +4,7 @@
 #include "tokenizer/json_io.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
+#include "util/json_file.h"
 #include "util/log.h"
 
 namespace nmar::core {
@@ -215,7 +216,7 @@ void Tokenizer::save(const fs::path& dir) const {
                      {"special", t.special}});
   root["added_tokens"] = std::move(added);
   writeJson(root);
-  tokjson::writeJsonFile(dir / "tokenizer.json", root);
+  writeJsonFile(dir / "tokenizer.json", root);
   writeConfig(dir / "tokenizer_config.json");
 }
 
@@ -247,7 +248,7 @@ void Tokenizer::writeConfig(const fs::path& file) const {
   if (!config.contains("tokenizer_class")) config["tokenizer_class"] = "PreTrainedTokenizerFast";
   if (!config.contains("clean_up_tokenization_spaces"))
     config["clean_up_tokenization_spaces"] = false;
-  tokjson::writeJsonFile(file, config);
+  writeJsonFile(file, config);
 }
 
 }  // namespace nmar::core

@@ -7,6 +7,7 @@
 #include "tokenizer/sentencepiece_bpe.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
+#include "util/json_file.h"
 #include "util/log.h"
 
 namespace nmar::core {
@@ -68,7 +69,7 @@ fs::path sibling(const fs::path& dir, std::initializer_list<const char*> names) 
 
 // Reads added_tokens.json ({"token": id}) of the vocab.json + merges.txt layout.
 void readAddedTokensJson(const fs::path& file, nlohmann::json& config) {
-  const nlohmann::json added = tokjson::readJsonFile(file);
+  const nlohmann::json added = readJsonFile(file);
   if (!added.is_object()) throw Error(file.string() + ": expected an object mapping tokens to ids");
   nlohmann::json& decoder = config["added_tokens_decoder"];
   if (!decoder.is_object()) decoder = nlohmann::json::object();
@@ -119,7 +120,7 @@ std::unique_ptr<Tokenizer> loadTokenizer(const fs::path& path) {
       if (vocab.empty()) throw Error(path.string() + ": no vocab.json (or encoder.json) beside it");
     } else if (ext == ".json" && name != "tokenizer.json") {
       // vocab.json / encoder.json, or a tokenizer.json under another name.
-      const nlohmann::json j = tokjson::readJsonFile(path);
+      const nlohmann::json j = readJsonFile(path);
       if (j.is_object() && j.contains("model") && j["model"].is_object()) {
         tokenizerJson = path;
       } else {
@@ -145,7 +146,7 @@ std::unique_ptr<Tokenizer> loadTokenizer(const fs::path& path) {
       (tokenizerJson.empty() ? (spModel.empty() ? vocab : spModel) : tokenizerJson).string();
   try {
     if (!tokenizerJson.empty()) {
-      tok = fromTokenizerJson(tokjson::readJsonFile(tokenizerJson), current);
+      tok = fromTokenizerJson(readJsonFile(tokenizerJson), current);
     } else if (!spModel.empty()) {
       tok = SentencePieceBpe::fromSentencePieceModel(spModel);
     } else {
@@ -153,7 +154,7 @@ std::unique_ptr<Tokenizer> loadTokenizer(const fs::path& path) {
     }
     current = configFile.string();
     nlohmann::json config =
-        isFile(configFile) ? tokjson::readJsonFile(configFile) : nlohmann::json();
+        isFile(configFile) ? readJsonFile(configFile) : nlohmann::json();
     if (legacy && isFile(dir / "added_tokens.json")) {
       current = (dir / "added_tokens.json").string();
       if (config.is_null()) config = nlohmann::json::object();
@@ -161,7 +162,7 @@ std::unique_ptr<Tokenizer> loadTokenizer(const fs::path& path) {
     }
     if (const fs::path map = dir / "special_tokens_map.json"; isFile(map)) {
       current = map.string();
-      const nlohmann::json roles = tokjson::readJsonFile(map);
+      const nlohmann::json roles = readJsonFile(map);
       if (config.is_null()) config = nlohmann::json::object();
       for (const char* key : {"bos_token", "eos_token", "pad_token", "unk_token"})
         if (roles.is_object() && roles.contains(key) && config.is_object() && !config.contains(key))

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "checkpoint/json_file.h"
+#include "util/json_file.h"
 #include "util/error.h"
 
 using namespace nmar::core;

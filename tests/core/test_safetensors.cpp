@@ -10,7 +10,7 @@
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
-#include "checkpoint/atomic_file.h"
+#include "util/atomic_file.h"
 #include "checkpoint/safetensors.h"
 #include "util/error.h"
 

@@ -54,7 +54,7 @@ TEST_F(TokenizerErrors, MalformedJsonNamesFileLineAndColumn) {
   const std::string e =
       loadJson("{\n  \"model\": {\n    \"type\": \"BPE\",\n    \"vocab\": {\"a\": 0,,}\n");
   EXPECT_HAS(e, "tokenizer.json");
-  EXPECT_HAS(e, "malformed JSON at line 4, column 22");
+  EXPECT_HAS(e, "invalid JSON at line 4, column 22");
 }
 
 TEST_F(TokenizerErrors, MissingFields) {
@@ -149,7 +149,7 @@ TEST_F(TokenizerErrors, TokenizerConfigProblemsNameTheFileAndField) {
       e, "tokenizer_config.json: field 'bos_token' names '<s>', which is not in the vocabulary");
   writeFile(m_dir.path / "tokenizer_config.json", "{\n\"bos_token\": }");
   EXPECT_HAS(errorOf([&] { loadTokenizer(m_dir.path); }),
-             "tokenizer_config.json: malformed JSON at line 2");
+             "tokenizer_config.json': invalid JSON at line 2");
 }
 
 TEST_F(TokenizerErrors, BrokenSentencePieceModel) {

@@ -23,6 +23,12 @@ nlohmann::json parseJsonText(std::string_view text, const std::string& what,
                              DuplicateKeys duplicates = DuplicateKeys::kKeepLast);
 
 /**
+ * Reads the whole file @p file as bytes. Throws Error naming the file (as @p what, default
+ * "file '<path>'") when it does not exist, is a folder, or cannot be read.
+ */
+std::string readFileBytes(const std::filesystem::path& file, const std::string& what = {});
+
+/**
  * Reads and parses the JSON file @p file. Throws Error naming the file when it is missing, cannot
  * be read or is not valid JSON (with line and column of the problem).
  */

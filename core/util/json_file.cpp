@@ -1,4 +1,4 @@
-#include "checkpoint/json_file.h"
+#include "util/json_file.h"
 
 #include <fstream>
 #include <functional>
@@ -6,7 +6,7 @@
 #include <sstream>
 #include <vector>
 
-#include "checkpoint/atomic_file.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
 
 namespace nmar::core {
@@ -117,8 +117,8 @@ json parseJsonText(std::string_view text, const std::string& what, DuplicateKeys
   }
 }
 
-json readJsonFile(const fs::path& file, DuplicateKeys duplicates) {
-  const std::string what = "JSON file '" + file.string() + "'";
+std::string readFileBytes(const fs::path& file, const std::string& whatArg) {
+  const std::string what = whatArg.empty() ? "file '" + file.string() + "'" : whatArg;
   std::error_code ec;
   if (!fs::exists(file, ec)) throw Error(what + " does not exist");
   if (fs::is_directory(file, ec)) throw Error(what + " is a folder, expected a file");
@@ -127,7 +127,12 @@ json readJsonFile(const fs::path& file, DuplicateKeys duplicates) {
   std::ostringstream buffer;
   buffer << in.rdbuf();
   if (in.bad()) throw Error(what + " cannot be read");
-  return parseJsonText(buffer.str(), what, duplicates);
+  return buffer.str();
+}
+
+json readJsonFile(const fs::path& file, DuplicateKeys duplicates) {
+  const std::string what = "JSON file '" + file.string() + "'";
+  return parseJsonText(readFileBytes(file, what), what, duplicates);
 }
 
 void writeJsonFile(const fs::path& file, const json& value) {
