@@ -2,10 +2,20 @@
 
 # nmar_target_defaults(<target>): warnings and (optionally) sanitizers for a target we own.
 function(nmar_target_defaults target)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter)
+  # -fPIC everywhere (executables too: they link as PIE): one precompiled header fits all targets.
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter -fPIC)
   if(NMAR_ENABLE_SANITIZERS)
     target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer)
     target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  endif()
+endfunction()
+
+# nmar_torch_pch(<target>): compile <torch/torch.h> once (target nmar_torch_pch, made in core/) and
+# reuse it in every target whose sources include Torch. Parsing the Torch headers is most of the
+# compile time of a core file; with the shared PCH a file compiles in seconds on a 2-core machine.
+function(nmar_torch_pch target)
+  if(NMAR_USE_PCH AND TARGET nmar_torch_pch)
+    target_precompile_headers(${target} REUSE_FROM nmar_torch_pch)
   endif()
 endfunction()
 
@@ -31,6 +41,7 @@ function(nmar_add_test)
     add_test(NAME ${T_NAME} COMMAND ${T_NAME} -platform offscreen)
     set_tests_properties(${T_NAME} PROPERTIES ENVIRONMENT "QT_QPA_PLATFORM=offscreen")
   else()
+    nmar_torch_pch(${T_NAME})
     target_link_libraries(${T_NAME} PRIVATE GTest::gtest GTest::gtest_main)
     add_test(NAME ${T_NAME} COMMAND ${T_NAME})
   endif()

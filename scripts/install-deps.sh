@@ -11,7 +11,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   # engine
   libtorch-dev libopenblas0-pthread libspdlog-dev libsqlite3-dev nlohmann-json3-dev
-  libtomlplusplus-dev libcli11-dev libpcre2-dev libutf8proc-dev libgtest-dev
+  libtomlplusplus-dev libcli11-dev libpcre2-dev libutf8proc-dev libgtest-dev libssl-dev
   # GUI
   qt6-base-dev qt6-svg-dev libqcustomplot-dev libgl-dev xvfb xauth
 )

@@ -16,6 +16,18 @@ void registerTokenizeCommand(CLI::App& app);
 void registerModelCommand(CLI::App& app);
 /** Registers `nmar forward`. */
 void registerForwardCommand(CLI::App& app);
+/** Registers `nmar replay`. */
+void registerReplayCommand(CLI::App& app);
+/** Registers `nmar decode`. */
+void registerDecodeCommand(CLI::App& app);
+/** Registers `nmar data sample|verify` (built-in tasks, JSONL datasets, deviation injection). */
+void registerDataCommand(CLI::App& app);
+/** Registers `nmar init-token` (add UNDO with an initialisation strategy and report KL). */
+void registerInitTokenCommand(CLI::App& app);
+/** Registers `nmar train`. */
+void registerTrainCommand(CLI::App& app);
+/** Registers `nmar runs list|show|tag|note|delete|export|import` (the run store). */
+void registerRunsCommand(CLI::App& app);
 
 /**
  * Parses "1,2,3" (spaces allowed) into token ids. Throws core::Error naming the item and its

@@ -11,6 +11,7 @@
 #include "cli_common.h"
 #include "model/model_config.h"
 #include "model/pretrained.h"
+#include "model/undo_token.h"
 #include "tokenizer/char_tokenizer.h"
 #include "util/error.h"
 
@@ -166,6 +167,31 @@ void registerModelCommand(CLI::App& app) {
     std::cout << "wrote " << config.modelType << " " << nw->preset << " ("
               << m->parameterCount() << " parameters, vocabulary " << config.vocabSize << ", seed "
               << nw->seed << ") to " << nw->dir << "\n";
+  });
+
+  // --- model add-undo ---
+  struct UndoOptions {
+    std::string dir, out, token = core::kDefaultUndoToken;
+    bool force = false;
+  };
+  auto undo = std::make_shared<UndoOptions>();
+  CLI::App* undoCmd = model->add_subcommand(
+      "add-undo",
+      "Add the UNDO token to a checkpoint (mean initialisation) and save the result.\n"
+      "The token is recorded in the tokenizer files, so the new checkpoint is self-describing.");
+  undoCmd->add_option("checkpoint", undo->dir, "Checkpoint folder to read")->required();
+  undoCmd->add_option("--out", undo->out, "Folder to write the checkpoint with UNDO to")->required();
+  undoCmd->add_option("--token", undo->token, "Content of the UNDO token")->capture_default_str();
+  undoCmd->add_flag("--force", undo->force, "Overwrite an existing checkpoint in --out");
+  undoCmd->callback([undo] {
+    if (!undo->force && core::looksLikeCheckpoint(undo->out))
+      throw core::Error(undo->out + ": already holds a checkpoint; pass --force to overwrite it");
+    core::Pretrained p = core::loadPretrained(undo->dir);
+    const core::UndoTokenReport r = core::addUndoToken(p, undo->token);
+    core::savePretrained(undo->out, p.model, p.tokenizer.get());
+    std::cout << (r.added ? "added " : "already present: ") << undo->token << " = id " << r.id
+              << " (vocabulary " << r.vocabBefore << " -> " << r.vocabAfter << "); wrote "
+              << undo->out << "\n";
   });
 }
 

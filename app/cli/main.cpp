@@ -12,7 +12,7 @@ int main(int argc, char** argv) {
   CLI::App app{
       "nmar: the N-MAR Workbench command line.\n"
       "Language models that can take back what they wrote: tokenizers, Hugging Face checkpoints,\n"
-      "forward passes (and, in later releases, training, pruned decoding and run stores).",
+      "forward passes, pruned decoding, training, and a run store that records every run.",
       "nmar"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Print help for every subcommand");
@@ -32,6 +32,12 @@ int main(int argc, char** argv) {
   nmar::app::registerTokenizeCommand(app);
   nmar::app::registerModelCommand(app);
   nmar::app::registerForwardCommand(app);
+  nmar::app::registerReplayCommand(app);
+  nmar::app::registerDecodeCommand(app);
+  nmar::app::registerDataCommand(app);
+  nmar::app::registerInitTokenCommand(app);
+  nmar::app::registerTrainCommand(app);
+  nmar::app::registerRunsCommand(app);
 
   try {
     app.parse(argc, argv);

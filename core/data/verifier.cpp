@@ -1,0 +1,189 @@
+#include "data/verifier.h"
+
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <sstream>
+
+#include "data/config_reader.h"
+#include "util/error.h"
+
+namespace nmar::core {
+
+namespace {
+
+std::shared_ptr<const std::regex> compileRegex(const std::string& pattern,
+                                               const std::string& where) {
+  try {
+    return std::make_shared<const std::regex>(pattern, std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    throw Error(where + ": invalid regex /" + pattern + "/: " + e.what());
+  }
+}
+
+std::string numberText(double x) {
+  std::ostringstream s;
+  s.precision(12);
+  s << x;
+  return s.str();
+}
+
+Verdict outcome(bool correct, std::string detail) {
+  Verdict v;
+  v.correct = correct;
+  v.process = correct ? 1.0 : 0.0;
+  v.detail = std::move(detail);
+  return v;
+}
+
+}  // namespace
+
+std::string verifierKindName(VerifierKind kind) {
+  switch (kind) {
+    case VerifierKind::kExact:
+      return "exact";
+    case VerifierKind::kNumeric:
+      return "numeric";
+    case VerifierKind::kRegex:
+      return "regex";
+  }
+  return "exact";
+}
+
+std::optional<double> parseNumber(std::string_view text) {
+  const std::string s(trimWhitespace(text));
+  if (s.empty()) return std::nullopt;
+  // strtod would also read "inf", "nan" and hex floats: only decimal notation is a number here.
+  for (char c : s)
+    if (!(std::isdigit(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.' ||
+          c == 'e' || c == 'E'))
+      return std::nullopt;
+  errno = 0;
+  char* end = nullptr;
+  const double x = std::strtod(s.c_str(), &end);
+  if (end != s.c_str() + s.size() || errno == ERANGE || !std::isfinite(x)) return std::nullopt;
+  return x;
+}
+
+Verifier Verifier::exact(std::optional<std::string> value) {
+  Verifier v;
+  v.m_kind = VerifierKind::kExact;
+  v.m_value = std::move(value);
+  return v;
+}
+
+Verifier Verifier::numeric(double absTolerance, double relTolerance,
+                           std::optional<std::string> value) {
+  if (!(absTolerance >= 0.0) || !(relTolerance >= 0.0) || !std::isfinite(absTolerance) ||
+      !std::isfinite(relTolerance))
+    throw Error("numeric verifier: tolerances must be finite and >= 0");
+  if (value && !parseNumber(*value))
+    throw Error("numeric verifier: the value \"" + *value + "\" is not a number");
+  Verifier v;
+  v.m_kind = VerifierKind::kNumeric;
+  v.m_abs = absTolerance;
+  v.m_rel = relTolerance;
+  v.m_value = std::move(value);
+  return v;
+}
+
+Verifier Verifier::regex(std::optional<std::string> pattern, const std::string& where) {
+  Verifier v;
+  v.m_kind = VerifierKind::kRegex;
+  if (pattern) v.m_compiled = compileRegex(*pattern, where);
+  v.m_value = std::move(pattern);
+  return v;
+}
+
+Verifier Verifier::fromJson(const nlohmann::json& json, const std::string& where,
+                            const std::string& field) {
+  const std::string fieldPrefix = field.empty() ? "" : field + ".";
+  if (json.is_string()) return exact(json.get<std::string>());
+  if (!json.is_object())
+    throw Error(where + (field.empty() ? "" : ": field '" + field + "'") +
+                ": expected a string or an object {\"type\", \"value\", ...}, got " +
+                jsonTypeName(json));
+  ConfigReader r(json, where, field);
+  if (!r.has("type")) r.fail("type", "is missing (expected exact, numeric or regex)");
+  const std::string type = r.string("type", "", {"exact", "numeric", "regex"});
+  std::optional<std::string> value;
+  const nlohmann::json& rawValue = r.raw("value");
+  if (!rawValue.is_null()) {
+    if (rawValue.is_string())
+      value = rawValue.get<std::string>();
+    else if (type == "numeric" && rawValue.is_number())
+      value = rawValue.dump();
+    else
+      r.fail("value", std::string("expected a string") + (type == "numeric" ? " or a number" : "") +
+                          ", got " + jsonTypeName(rawValue));
+  }
+  Verifier v;
+  if (type == "exact") {
+    v = exact(value);
+  } else if (type == "numeric") {
+    double abs = 1e-9, rel = 0.0;
+    const nlohmann::json& tol = r.raw("tolerance");
+    if (tol.is_object()) {
+      ConfigReader t(tol, where, fieldPrefix + "tolerance");
+      abs = t.number("abs", 0.0, 0.0, 1e300);
+      rel = t.number("rel", 0.0, 0.0, 1e300);
+      t.rejectUnknown();
+    } else if (!tol.is_null()) {
+      abs = r.number("tolerance", abs, 0.0, 1e300);
+    }
+    if (value && !parseNumber(*value)) r.fail("value", "\"" + *value + "\" is not a number");
+    v = numeric(abs, rel, value);
+  } else {
+    v = regex(value, where + ": field '" + fieldPrefix + "value'");
+  }
+  r.rejectUnknown();
+  return v;
+}
+
+nlohmann::json Verifier::toJson() const {
+  nlohmann::json j{{"type", verifierKindName(m_kind)}};
+  if (m_value) j["value"] = *m_value;
+  if (m_kind == VerifierKind::kNumeric) j["tolerance"] = {{"abs", m_abs}, {"rel", m_rel}};
+  return j;
+}
+
+Verifier Verifier::withoutValue() const {
+  Verifier v = *this;
+  v.m_value.reset();
+  v.m_compiled.reset();
+  return v;
+}
+
+Verdict Verifier::verify(const Example& example, const std::string& output) const {
+  const std::string expected = m_value ? *m_value : example.expected();
+  const std::string_view got = trimWhitespace(output);
+  const std::string where = example.source.empty() ? "example" : example.source;
+  switch (m_kind) {
+    case VerifierKind::kExact: {
+      const std::string_view want = trimWhitespace(expected);
+      if (got == want) return outcome(true, "ok: " + shownOutput(got));
+      return outcome(false, "expected " + shownOutput(want) + ", got " + shownOutput(got));
+    }
+    case VerifierKind::kNumeric: {
+      const std::optional<double> want = parseNumber(expected);
+      if (!want) throw Error(where + ": the numeric answer \"" + expected + "\" is not a number");
+      const double tol = std::max(m_abs, m_rel * std::fabs(*want));
+      const std::string goal = "a number within " + numberText(tol) + " of " + numberText(*want);
+      const std::optional<double> x = parseNumber(got);
+      if (!x) return outcome(false, "expected " + goal + ", got " + shownOutput(got));
+      if (std::fabs(*x - *want) <= tol) return outcome(true, "ok: " + shownOutput(got));
+      return outcome(false, "expected " + goal + ", got " + shownOutput(got));
+    }
+    case VerifierKind::kRegex: {
+      const std::shared_ptr<const std::regex> re =
+          m_compiled ? m_compiled : compileRegex(expected, where + ": answer");
+      const std::string text(got);
+      if (std::regex_match(text, *re)) return outcome(true, "ok: " + shownOutput(got));
+      return outcome(false, "expected a match of /" + expected + "/, got " + shownOutput(got));
+    }
+  }
+  return outcome(false, "unknown verifier");
+}
+
+}  // namespace nmar::core

@@ -1,0 +1,96 @@
+#pragma once
+/**
+ * @file Experiments as files: a TOML experiment config (model, data, deviations, curriculum,
+ * optimiser, evaluation, checkpoints, seed) read into one value type, with every field checked.
+ */
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "nmar/masks.h"
+#include "train/lr_schedule.h"
+
+namespace nmar::core {
+
+/** Where the model comes from: a checkpoint folder, or a preset trained from scratch. */
+struct ModelSpec {
+  std::filesystem::path checkpoint;  ///< empty: build `family`/`preset` with a char tokenizer
+  std::string family = "llama";      ///< gpt2 | llama (from scratch)
+  std::string preset = "tiny";       ///< tiny | small (from scratch)
+  nlohmann::json overrides = nlohmann::json::object();  ///< config.json fields over the preset
+  std::string undoInit = "mean";  ///< strategy when the model has no UNDO token yet
+};
+
+/** Optimiser and schedule. */
+struct OptimSpec {
+  LrSchedule schedule;  ///< peak lr, warmup, decay, min ratio; totalSteps = train.steps
+  double beta1 = 0.9, beta2 = 0.95, eps = 1e-8;
+  double weightDecay = 0.01;
+  double clipNorm = 1.0;  ///< 0: no clipping
+};
+
+/** The training loop. */
+struct TrainSpec {
+  std::int64_t steps = 1000;  ///< optimiser steps
+  int batchSize = 32;         ///< sequences per micro-batch
+  int accumulation = 1;       ///< micro-batches per optimiser step
+  AttentionMode mode = AttentionMode::kHard;
+  bool naive = false;       ///< naive SFT: deviation targets get weight 1 (spec §4)
+  bool promptLoss = false;  ///< completion-only loss off
+  int logEvery = 10;        ///< metric rows every N steps
+};
+
+/** Periodic evaluation. */
+struct EvalSpec {
+  std::int64_t every = 250;  ///< 0: only at the end
+  int examples = 64;         ///< held-out examples per evaluation
+  int maxNewTokens = 0;      ///< 0: 2 x the longest gold completion + 8
+  int traces = 4;            ///< example decode traces kept per evaluation
+  std::uint64_t seed = 0;    ///< held-out stream seed (default: run seed + 1,000,003)
+};
+
+/** Checkpoints in the Hugging Face layout. */
+struct CheckpointSpec {
+  std::int64_t every = 0;  ///< 0: only at the end
+  int keep = 2;            ///< newest checkpoints kept (0 keeps all)
+};
+
+/** A whole experiment. */
+struct ExperimentConfig {
+  std::string name = "experiment";
+  std::uint64_t seed = 0;
+  std::string device = "cpu";    ///< cpu | cuda | cuda:N
+  std::string dtype = "fp32";    ///< fp32 | bf16 (bf16 autocast on CUDA only)
+  std::filesystem::path outDir;  ///< checkpoints and state; default runs/<name>
+  std::filesystem::path source;  ///< the file it came from (relative paths resolve against it)
+  ModelSpec model;
+  nlohmann::json data;        ///< training example source (see makeExampleSource)
+  nlohmann::json evalData;    ///< held-out source; default: `data` with the eval seed
+  nlohmann::json deviation;   ///< DeviationSettings
+  nlohmann::json curriculum;  ///< Curriculum
+  OptimSpec optim;
+  TrainSpec train;
+  EvalSpec eval;
+  CheckpointSpec checkpoint;
+
+  /** The whole config as JSON (stored with the run; also the resume check). */
+  nlohmann::json toJson() const;
+};
+
+/**
+ * Reads an experiment TOML file. Unknown tables or keys, wrong types and out-of-range values are
+ * Errors of the form "FILE: [section].key: what was expected"; TOML syntax errors name the line
+ * and column. Relative paths in the file resolve against the file's folder.
+ */
+ExperimentConfig loadExperiment(const std::filesystem::path& file);
+
+/** The same from TOML text (@p source names it in errors and anchors relative paths). */
+ExperimentConfig parseExperiment(std::string_view toml, const std::filesystem::path& source);
+
+/** The same from the JSON form (toJson()), e.g. a config stored with a run. */
+ExperimentConfig experimentFromJson(const nlohmann::json& json, const std::string& where);
+
+}  // namespace nmar::core

@@ -1,0 +1,389 @@
+#include "train/sft_trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <sstream>
+
+#include <ATen/ATen.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
+#include <torch/serialize.h>
+
+#include "data/curriculum.h"
+#include "data/deviation.h"
+#include "data/example_source.h"
+#include "data/random.h"
+#include "data/sequence.h"
+#include "data/task.h"
+#include "model/undo_token.h"
+#include "tokenizer/char_tokenizer.h"
+#include "train/autocast.h"
+#include "train/sft_loss.h"
+#include "train/token_init.h"
+#include "train/train_checkpoint.h"
+#include "util/device.h"
+#include "util/error.h"
+#include "util/log.h"
+
+namespace nmar::core {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+}  // namespace
+
+const char* trainStatusName(TrainStatus status) {
+  switch (status) {
+    case TrainStatus::kFinished:
+      return "finished";
+    case TrainStatus::kCancelled:
+      return "cancelled";
+    case TrainStatus::kFailed:
+      return "failed";
+  }
+  return "?";
+}
+
+/** A padded micro-batch ready for the model. */
+struct SftTrainer::Batch {
+  at::Tensor ids;
+  NmarBatch nmar;
+  std::int64_t tokens = 0;
+  double dataSeconds = 0.0;
+  double maskSeconds = 0.0;
+};
+
+/** Sums since the last metric row. */
+struct SftTrainer::Window {
+  SftLoss loss;
+  double gradNorm = 0.0;
+  int steps = 0;
+  StepTiming timing;
+  double seconds = 0.0;
+  Clock::time_point start = Clock::now();
+};
+
+SftTrainer::SftTrainer(ExperimentConfig config, TrainObserver* observer)
+    : m_config(std::move(config)),
+      m_observer(observer),
+      m_rng(m_config.seed),
+      m_window(std::make_unique<Window>()) {
+  buildModel();
+  buildData();
+  std::vector<at::Tensor> params = m_pretrained.model->parameters();
+  auto options = torch::optim::AdamWOptions(m_config.optim.schedule.peak)
+                     .betas({m_config.optim.beta1, m_config.optim.beta2})
+                     .eps(m_config.optim.eps)
+                     .weight_decay(m_config.optim.weightDecay);
+  m_optimizer = std::make_unique<torch::optim::AdamW>(params, options);
+}
+
+SftTrainer::~SftTrainer() = default;
+
+void SftTrainer::buildModel() {
+  const std::string where = m_config.source.string() + ": [model]";
+  const c10::Device device = parseDevice(m_config.device);
+  if (m_config.dtype == "bf16" && !device.is_cuda()) {
+    throw Error(m_config.source.string() + ": [run].dtype: bf16 needs a CUDA device (device is " +
+                m_config.device + ")");
+  }
+  if (!m_config.model.checkpoint.empty()) {
+    m_pretrained = loadPretrained(m_config.model.checkpoint, device);
+    if (!m_pretrained.tokenizer) {
+      throw Error(where + ".checkpoint: " + m_config.model.checkpoint.string() +
+                  " has no tokenizer files");
+    }
+    if (!undoTokenId(m_pretrained)) {
+      TokenInitOptions init;
+      init.strategy = parseTokenInitStrategy(m_config.model.undoInit);
+      init.seed = m_config.seed;
+      TokenInitReport report = initUndoToken(m_pretrained, init, {});
+      if (m_observer) {
+        m_observer->onMessage("added " + std::string(kDefaultUndoToken) + " as id " +
+                              std::to_string(report.id) + " (" + m_config.model.undoInit +
+                              " init)");
+      }
+    }
+  } else {
+    auto tok = std::make_shared<CharTokenizer>(CharTokenizer::defaultAlphabet());
+    tok->addSpecialToken(kDefaultUndoToken);
+    ModelFamily family = m_config.model.family == "gpt2" ? ModelFamily::Gpt2 : ModelFamily::Llama;
+    ModelConfig mc = ModelConfig::preset(family, m_config.model.preset, tok->vocabSize());
+    if (!m_config.model.overrides.empty()) {
+      nlohmann::json j = mc.toJson();
+      j.merge_patch(m_config.model.overrides);
+      mc = ModelConfig::fromJson(j, where + ".config");
+    }
+    m_pretrained.model = Transformer(mc);
+    m_pretrained.model->initWeights(m_config.seed);
+    m_pretrained.model->to(device);
+    m_pretrained.tokenizer = tok;
+  }
+  m_undoId = *undoTokenId(m_pretrained);
+  auto eos = m_pretrained.tokenizer->eosId();
+  m_eosId = eos ? *eos : -1;
+  m_pretrained.model->train();
+}
+
+void SftTrainer::buildData() {
+  const std::filesystem::path base = m_config.source.parent_path();
+  m_source = makeExampleSource(m_config.data, m_config.seed, base);
+  DeviationSettings dev =
+      DeviationSettings::fromJson(m_config.deviation, m_config.source.string() + ": [deviation]");
+  Transformer injectModel =
+      (dev.kind == DeviationKind::kConfusable || dev.kind == DeviationKind::kSelf)
+          ? m_pretrained.model
+          : Transformer(nullptr);
+  m_injector = std::make_unique<DeviationInjector>(
+      dev, m_undoId, m_pretrained.model->config().vocabSize, injectModel);
+  m_curriculum = std::make_unique<Curriculum>(
+      Curriculum::fromJson(m_config.curriculum, m_config.source.string() + ": [curriculum]"));
+  const nlohmann::json& evalCfg = m_config.evalData.empty() ? m_config.data : m_config.evalData;
+  auto held = makeExampleSource(evalCfg, m_config.eval.seed, base);
+  for (int i = 0; i < m_config.eval.examples; ++i) m_heldOut.push_back(held->next());
+  m_verify = [](const Example& e, const std::string& out) { return verifyExample(e, out); };
+}
+
+Verdict SftTrainer::verify(const Example& example, const std::string& output) const {
+  return m_verify(example, output);
+}
+
+SftTrainer::Batch SftTrainer::nextBatch() {
+  Batch b;
+  const auto t0 = Clock::now();
+  const std::optional<std::int64_t> eos = m_eosId >= 0 ? std::optional(m_eosId) : std::nullopt;
+  std::vector<TrainingSequence> rows;
+  std::size_t T = 0;
+  for (int i = 0; i < m_config.train.batchSize; ++i) {
+    TrainingSequence seq = encodeExample(*m_pretrained.tokenizer, m_source->next(), eos);
+    const Curriculum::Draw draw = m_curriculum->draw(m_rng);
+    seq = m_injector->maybeInject(seq, m_rng, draw.events, draw.maxLength);
+    T = std::max(T, seq.ids.size());
+    rows.push_back(std::move(seq));
+  }
+  at::Tensor ids =
+      at::zeros({static_cast<std::int64_t>(rows.size()), static_cast<std::int64_t>(T)}, at::kLong);
+  auto acc = ids.accessor<std::int64_t, 2>();
+  BatchOptions options;
+  std::vector<int> prompts;
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    for (std::size_t t = 0; t < rows[r].ids.size(); ++t) acc[r][t] = rows[r].ids[t];
+    options.lengths.push_back(static_cast<int>(rows[r].ids.size()));
+    prompts.push_back(rows[r].promptLength);
+    b.tokens += static_cast<std::int64_t>(rows[r].ids.size());
+  }
+  options.hardMask = m_config.train.mode == AttentionMode::kHard;
+  options.softMask = m_config.train.mode == AttentionMode::kSoft;
+  const auto t1 = Clock::now();
+  b.dataSeconds = std::chrono::duration<double>(t1 - t0).count();
+  const c10::Device device = m_pretrained.model->device();
+  b.ids = ids.to(device);
+  b.nmar = buildNmarBatch(b.ids, prompts, m_undoId, -1, options);
+  b.maskSeconds = secondsSince(t1);
+  return b;
+}
+
+StepTiming SftTrainer::trainStep() {
+  StepTiming timing;
+  Transformer& model = m_pretrained.model;
+  model->train();
+  const AttentionMode mode = m_config.train.mode;
+  const int accumulation = m_config.train.accumulation;
+  SftLoss total;
+  for (int micro = 0; micro < accumulation; ++micro) {
+    Batch batch = nextBatch();
+    timing.dataSeconds += batch.dataSeconds;
+    timing.maskSeconds += batch.maskSeconds;
+    timing.tokens += batch.tokens;
+    const auto t0 = Clock::now();
+    ForwardOptions fo;
+    fo.mask = batch.nmar.mask(mode);
+    fo.positionIds = batch.nmar.positions(mode);
+    at::Tensor logits;
+    {
+      AutocastGuard autocast(m_config.dtype == "bf16" && model->device().is_cuda());
+      logits = model->forward(batch.ids, fo).logits;
+    }
+    SftLoss loss = sftLoss(logits, batch.nmar, m_config.train.naive, m_config.train.promptLoss);
+    if (!std::isfinite(loss.value)) {
+      throw NonFiniteLoss("loss is " + std::string(std::isnan(loss.value) ? "NaN" : "infinite") +
+                          " at step " + std::to_string(m_step + 1) + " (micro-batch " +
+                          std::to_string(micro + 1) + ")");
+    }
+    (loss.loss / static_cast<double>(accumulation)).backward();
+    total.accumulate(loss);
+    timing.modelSeconds += secondsSince(t0);
+  }
+  const auto t0 = Clock::now();
+  std::vector<at::Tensor> params = model->parameters();
+  double gradNorm = 0.0;
+  if (m_config.optim.clipNorm > 0.0) {
+    gradNorm = torch::nn::utils::clip_grad_norm_(params, m_config.optim.clipNorm);
+  } else {
+    double sq = 0.0;
+    for (const auto& p : params) {
+      if (p.grad().defined()) sq += p.grad().pow(2).sum().item<double>();
+    }
+    gradNorm = std::sqrt(sq);
+  }
+  if (!std::isfinite(gradNorm)) {
+    m_optimizer->zero_grad();
+    throw NonFiniteLoss("gradient norm is not finite at step " + std::to_string(m_step + 1));
+  }
+  const double lr = m_config.optim.schedule.at(m_step);
+  for (auto& group : m_optimizer->param_groups()) {
+    static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+  }
+  m_optimizer->step();
+  m_optimizer->zero_grad();
+  ++m_step;
+  const int stageBefore = m_curriculum->stageIndex();
+  m_curriculum->onStep(m_step);
+  if (m_observer && m_curriculum->stageIndex() != stageBefore) {
+    m_observer->onMessage("curriculum: step " + std::to_string(m_step) + " -> " +
+                          m_curriculum->describe());
+  }
+  timing.modelSeconds += secondsSince(t0);
+  logStep(total, gradNorm, lr, timing);
+  return timing;
+}
+
+void SftTrainer::logStep(const SftLoss& loss, double gradNorm, double lr, const StepTiming& t) {
+  Window& w = *m_window;
+  w.loss.accumulate(loss);
+  w.gradNorm += gradNorm;
+  w.steps += 1;
+  w.timing.dataSeconds += t.dataSeconds;
+  w.timing.maskSeconds += t.maskSeconds;
+  w.timing.modelSeconds += t.modelSeconds;
+  w.timing.tokens += t.tokens;
+  const double stepSeconds = t.dataSeconds + t.maskSeconds + t.modelSeconds;
+  if (m_observer) {
+    m_observer->onProgress(m_step, m_config.train.steps, loss.value,
+                           stepSeconds > 0 ? t.tokens / stepSeconds : 0.0);
+  }
+  if (m_step % m_config.train.logEvery != 0 && m_step != m_config.train.steps) return;
+  const double seconds = secondsSince(w.start);
+  const double busy = w.timing.dataSeconds + w.timing.maskSeconds + w.timing.modelSeconds;
+  std::map<std::string, double> m = {
+      {"train/loss", w.loss.value},
+      {"train/lr", lr},
+      {"train/grad_norm", w.gradNorm / w.steps},
+      {"train/tokens_per_s", seconds > 0 ? w.timing.tokens / seconds : 0.0},
+      {"train/mask_fraction", busy > 0 ? w.timing.maskSeconds / busy : 0.0},
+      {"train/curriculum_stage", m_curriculum->stageIndex()},
+  };
+  for (TargetGroup g :
+       {TargetGroup::kPrefix, TargetGroup::kDetect, TargetGroup::kCorrect, TargetGroup::kRest}) {
+    const double v = w.loss.groupMean(g);
+    if (std::isfinite(v)) m["train/loss_" + targetGroupName(g)] = v;
+  }
+  const double dev = w.loss.deviationLikelihood();
+  if (std::isfinite(dev)) m["train/deviation_logprob"] = dev;
+  if (m_observer) m_observer->onMetrics(m_step, m);
+  *m_window = Window{};
+}
+
+EvalResult SftTrainer::evaluateNow(const std::atomic<bool>* cancel) {
+  EvalSettings s;
+  s.undoId = m_undoId;
+  s.eosId = m_eosId;
+  s.maxNewTokens = m_config.eval.maxNewTokens;
+  s.teacherMode = m_config.train.mode;
+  s.keepTraces = m_config.eval.traces;
+  s.seed = m_config.eval.seed;
+  EvalResult r =
+      evaluate(m_pretrained.model, *m_pretrained.tokenizer, m_heldOut, m_verify, s, cancel);
+  m_curriculum->reportCompetence(r.detectionRate, m_step);
+  if (m_observer) {
+    m_observer->onMetrics(m_step, r.metrics());
+    m_observer->onEval(m_step, r);
+  }
+  return r;
+}
+
+nlohmann::json SftTrainer::stateJson() const {
+  return {{"format", "nmar-trainer-state/1"},
+          {"step", m_step},
+          {"rng", rngStateText(m_rng)},
+          {"source", m_source->state()},
+          {"curriculum", m_curriculum->state()},
+          {"experiment", m_config.toJson()},
+          {"extra", m_extra}};
+}
+
+std::filesystem::path SftTrainer::saveCheckpoint() {
+  std::filesystem::path dir = writeTrainCheckpoint(
+      m_config.outDir, m_step, m_pretrained, *m_optimizer, stateJson(), m_config.checkpoint.keep);
+  m_lastCheckpoint = dir;
+  if (m_observer) m_observer->onCheckpoint(m_step, dir);
+  return dir;
+}
+
+void SftTrainer::resume(const std::filesystem::path& checkpoint) {
+  std::filesystem::path dir = checkpoint.empty() ? latestCheckpoint(m_config.outDir) : checkpoint;
+  if (dir.empty()) {
+    throw Error("resume: no checkpoint under " + m_config.outDir.string());
+  }
+  TrainCheckpoint ck = readTrainCheckpoint(dir);
+  checkResumable(ck.state.at("experiment"), m_config.toJson(),
+                 (dir / "trainer_state.json").string());
+  const std::string where = (dir / "trainer_state.json").string();
+  m_pretrained.model->loadStateDict(ck.weights, (dir / "model.safetensors").string());
+  loadOptimizerState(*m_optimizer, dir / "optimizer.pt");
+  try {
+    restoreRngState(m_rng, ck.state.at("rng").get<std::string>(), "field 'rng'");
+    m_step = ck.state.at("step").get<std::int64_t>();
+    m_source->restore(ck.state.at("source"));
+    m_curriculum->restore(ck.state.at("curriculum"));
+    m_extra = ck.state.value("extra", nlohmann::json::object());
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(where + ": " + e.what());
+  } catch (const Error& e) {
+    throw Error(where + ": " + e.what());
+  }
+  m_lastCheckpoint = dir;
+}
+
+TrainOutcome SftTrainer::run(const std::atomic<bool>* cancel) {
+  TrainOutcome out;
+  auto log = logger("core.train");
+  if (m_observer) m_observer->onStart(m_step, m_config.train.steps);
+  const std::int64_t evalEvery = m_config.eval.every;
+  const std::int64_t ckptEvery = m_config.checkpoint.every;
+  try {
+    while (m_step < m_config.train.steps) {
+      if (cancel && cancel->load()) {
+        saveCheckpoint();
+        out.status = TrainStatus::kCancelled;
+        out.message = "cancelled at step " + std::to_string(m_step);
+        break;
+      }
+      trainStep();
+      const bool last = m_step == m_config.train.steps;
+      if (evalEvery > 0 && m_step % evalEvery == 0 && !last) evaluateNow(cancel);
+      if (ckptEvery > 0 && m_step % ckptEvery == 0 && !last) saveCheckpoint();
+    }
+    if (out.status == TrainStatus::kFinished) {
+      evaluateNow(cancel);
+      saveCheckpoint();
+    }
+  } catch (const NonFiniteLoss& e) {
+    out.status = TrainStatus::kFailed;
+    out.message = std::string(e.what()) +
+                  "; the weights were not updated and the last good "
+                  "checkpoint is " +
+                  (m_lastCheckpoint.empty() ? "(none)" : m_lastCheckpoint.string());
+    log->error("{}", out.message);
+    if (m_observer) m_observer->onMessage(out.message);
+  }
+  out.step = m_step;
+  out.lastCheckpoint = m_lastCheckpoint;
+  return out;
+}
+
+}  // namespace nmar::core
