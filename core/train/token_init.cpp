@@ -50,8 +50,21 @@ at::Tensor existingRows(const at::Tensor& weight, std::int64_t count, std::int64
   return weight.index_select(0, ids).to(at::kFloat);
 }
 
+/**
+ * The generator for a user seed: splitmix64 of the seed with a salt, so that init-token with seed
+ * N never replays the stream that initWeights(N) drew the existing rows from (a "random" row would
+ * otherwise be a copy of row 0 when both seeds are the default 0).
+ */
+at::Generator undoGenerator(std::uint64_t seed) {
+  std::uint64_t z = seed ^ 0x4e4d4152554e444fULL;  // "NMARUNDO"
+  z += 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return at::detail::createCPUGenerator(z ^ (z >> 31));
+}
+
 at::Tensor randomRow(std::int64_t d, double std, std::uint64_t seed, const at::Device& device) {
-  at::Generator gen = at::detail::createCPUGenerator(seed);
+  at::Generator gen = undoGenerator(seed);
   at::Tensor row = at::empty({d}, at::TensorOptions().dtype(at::kFloat));
   row.normal_(0.0, std, gen);
   return row.to(device);
@@ -367,7 +380,7 @@ at::Tensor sampleHewittRows(const at::Tensor& rows, std::int64_t count, double s
   const at::Tensor e = rows.to(at::kFloat);
   const std::int64_t n = e.size(0);
   const at::Tensor mean = e.mean(0);
-  at::Generator gen = at::detail::createCPUGenerator(seed);
+  at::Generator gen = undoGenerator(seed);
   at::Tensor z = at::empty({count, n}, at::TensorOptions().dtype(at::kFloat));
   z.normal_(0.0, 1.0, gen);
   z = z.to(e.device());

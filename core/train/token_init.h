@@ -28,8 +28,9 @@ struct TokenInitOptions {
    * averaged. Pieces that are special tokens are not used; a word with no usable piece is
    * reported in TokenInitReport::wordsSkipped. */
   std::vector<std::string> words = defaultSemanticWords();
-  /** random and hewitt: the embedding row is drawn from a CPU generator seeded with this, the
-   * output row of an untied head from one seeded with seed + 1. */
+  /** random and hewitt: the embedding row is drawn from a CPU generator seeded from this, the
+   * output row of an untied head from one seeded from seed + 1. The seed is salted, so seed N does
+   * not replay the stream that Transformer::initWeights(N) drew the existing rows from. */
   std::uint64_t seed = 0;
   /** hewitt: the covariance is scaled by this (> 0). */
   double hewittScale = 1.0;
@@ -71,10 +72,10 @@ TokenInitComparison compareStrategies(const Pretrained& p, const TokenInitOption
 /**
  * @p count samples from N(mean, scale * cov) of @p rows (`[n, D]`, n >= 2; cov is the unbiased
  * covariance of the rows), drawn as mean + sqrt(scale / (n - 1)) * (rows - mean)^T z with
- * z ~ N(0, I_n) from a CPU generator seeded with @p seed: this has exactly that covariance and
- * never forms the D x D matrix, so it costs O(n D) per sample even for large vocabularies.
- * Returns `[count, D]` fp32 on the rows' device. Throws Error for n < 2, count < 1 or a scale that
- * is not positive and finite.
+ * z ~ N(0, I_n) from a CPU generator seeded from @p seed (salted as in TokenInitOptions::seed):
+ * this has exactly that covariance and never forms the D x D matrix, so it costs O(n D) per sample
+ * even for large vocabularies. Returns `[count, D]` fp32 on the rows' device. Throws Error for n <
+ * 2, count < 1 or a scale that is not positive and finite.
  */
 at::Tensor sampleHewittRows(const at::Tensor& rows, std::int64_t count, double scale,
                             std::uint64_t seed);
