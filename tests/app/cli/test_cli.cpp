@@ -924,3 +924,40 @@ TEST_F(Cli, DecodeRejectsABadStoreBeforeDecoding) {
       << r.out;
   EXPECT_FALSE(fs::exists(path("t.json")));
 }
+
+TEST_F(Cli, TrainRecordsARunAndResumesItOnTheSameId) {
+  const std::string out = (m_dir / "train").string();
+  const std::string store = (m_dir / "runs.sqlite").string();
+  const std::string exp = std::string(NMAR_SOURCE_DIR) + "/experiments/smoke.toml";
+  Result r = run("train " + exp + " --steps 4 --quiet --out " + out + " --store " + store);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("finished at step 4"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(fs::path(out) / "checkpoint-4" / "trainer_state.json"));
+  EXPECT_NE(r.out.find("; run 1"), std::string::npos) << r.out;
+  // Extending the run resumes from checkpoint-4 on the same run id.
+  r = run("train " + exp + " --steps 6 --quiet --resume --out " + out + " --store " + store);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("finished at step 6"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("; run 1"), std::string::npos) << r.out;
+  r = run("runs list --store " + store + " --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto runs = nlohmann::json::parse(r.out);
+  ASSERT_EQ(runs.size(), 1u) << r.out;
+  EXPECT_EQ(runs[0]["kind"], "sft");
+  EXPECT_EQ(runs[0]["status"], "finished");
+}
+
+TEST_F(Cli, TrainRejectsBadExperimentsNamingTheField) {
+  const fs::path bad = m_dir / "bad.toml";
+  std::ofstream(bad) << "[data]\ntask = \"addition\"\n[train]\nsteps = \"many\"\n";
+  Result r = run("train " + bad.string() + " --no-store");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("bad.toml: [train]: field 'steps'"), std::string::npos) << r.out;
+  r = run("train " + (m_dir / "missing.toml").string() + " --no-store");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("missing.toml"), std::string::npos) << r.out;
+  std::ofstream(bad, std::ios::trunc) << "[data]\ntask = \"addition\"\n[train\n";
+  r = run("train " + bad.string() + " --no-store");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("bad.toml:3:"), std::string::npos) << r.out;
+}
