@@ -1,0 +1,269 @@
+// Drives the real `nmar` binary: init-token, data sample/verify and train, with bad input.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "checkpoint/safetensors.h"
+#include "cli_test_support.h"
+#include "model/pretrained.h"
+#include "nmar/stack_machine.h"
+#include "store/run_store.h"
+#include "store/sha256.h"
+#include "trace/trace_io.h"
+
+namespace fs = std::filesystem;
+using namespace nmar::core;
+using namespace nmar::testing;
+
+TEST_F(Cli, InitTokenSavesTheCheckpointAndTheReport) {
+  const std::string plain = path("plain"), out = path("with-undo");
+  ASSERT_EQ(run("model new --family llama --preset tiny --untied --seed 3 " + plain).code, 0);
+  const Result r = run("init-token " + plain + " --strategy semantic --words undo,x --out " + out);
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* text :
+       {"strategy       semantic", "<|undo|> = id ", "KL shift", "KL renorm.", "P(UNDO)", "nearest",
+        "head row norm", "words used     undo x", "built-in sample text", "undo_init.json"})
+    EXPECT_NE(r.out.find(text), std::string::npos) << text << "\n" << r.out;
+
+  const auto j = nlohmann::json::parse(fileText(out + "/undo_init.json"));
+  EXPECT_EQ(j["strategy"], "semantic");
+  EXPECT_EQ(j["checkpoint"], plain);
+  EXPECT_EQ(j["out"], out);
+  EXPECT_EQ(j["words_used"], nlohmann::json::array({"undo", "x"}));
+  EXPECT_EQ(j["nearest"].size(), 10u);
+  EXPECT_GT(j["held_out_positions"].get<int>(), 100);
+  const Pretrained before = loadPretrained(plain);
+  const Pretrained after = loadPretrained(out);
+  const std::int64_t id = after.tokenizer->tokenId("<|undo|>").value_or(-1);
+  EXPECT_EQ(j["id"], id);
+  EXPECT_EQ(after.model->config().vocabSize, before.model->config().vocabSize + 1);
+  // The saved row is the semantic one: mean of the pieces of "undo", averaged with "x".
+  const TensorMap w = before.model->stateDict();
+  const at::Tensor e = w.at("model.embed_tokens.weight");
+  auto piece = [&](char c) { return e[*before.tokenizer->tokenId(std::string(1, c))]; };
+  const at::Tensor expected =
+      ((piece('u') + piece('n') + piece('d') + piece('o')) / 4 + piece('x')) / 2;
+  EXPECT_TRUE(torch::allclose(after.model->stateDict().at("model.embed_tokens.weight")[id],
+                              expected, 1e-6, 1e-7));
+
+  // --json prints the same document; an existing checkpoint needs --force.
+  const Result again = run("init-token " + plain + " --strategy mean --out " + out);
+  EXPECT_EQ(again.code, 1);
+  EXPECT_NE(again.out.find("--force"), std::string::npos) << again.out;
+  const Result js = run("init-token " + plain +
+                        " --strategy mean+noise --seed 4 --scale 0.5 "
+                        "--windows 2 --json --force --out " +
+                        out);
+  ASSERT_EQ(js.code, 0) << js.out;
+  const auto k = nlohmann::json::parse(js.out);
+  EXPECT_EQ(k["strategy"], "hewitt");
+  EXPECT_EQ(k["held_out_windows"], 2);
+  EXPECT_DOUBLE_EQ(k["hewitt_scale"].get<double>(), 0.5);
+  EXPECT_EQ(k, nlohmann::json::parse(fileText(out + "/undo_init.json")));
+}
+
+TEST_F(Cli, InitTokenComparesAllStrategiesWithoutSaving) {
+  const std::string plain = path("plain");
+  ASSERT_EQ(run("model new --family gpt2 --preset tiny --seed 2 " + plain).code, 0);
+  const std::string text = path("heldout.txt");
+  std::ofstream(text) << "12+34=46\n100-1=99\nthe quick brown fox jumps over the lazy dog\n";
+  const Result r =
+      run("init-token " + plain + " --compare --heldout " + text + " --window-length 16");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::vector<std::string> l = lines(r.out);
+  ASSERT_GE(l.size(), 7u) << r.out;
+  EXPECT_NE(l[1].find("file '" + text + "'"), std::string::npos) << l[1];
+  EXPECT_NE(l[1].find("4 windows, 62 positions"), std::string::npos) << l[1];
+  EXPECT_EQ(l[2].rfind("strategy", 0), 0u) << l[2];
+  EXPECT_EQ(l[3].rfind("random", 0), 0u) << l[3];
+  EXPECT_EQ(l[4].rfind("mean", 0), 0u) << l[4];
+  EXPECT_EQ(l[5].rfind("semantic", 0), 0u) << l[5];
+  EXPECT_EQ(l[6].rfind("hewitt", 0), 0u) << l[6];
+  EXPECT_NE(r.out.find("nothing was saved"), std::string::npos) << r.out;
+  EXPECT_FALSE(loadPretrained(plain).tokenizer->tokenId("<|undo|>").has_value());
+
+  const Result j = run("init-token " + plain + " --compare --json");
+  ASSERT_EQ(j.code, 0) << j.out;
+  const auto c = nlohmann::json::parse(j.out);
+  ASSERT_EQ(c["reports"].size(), 4u);
+  EXPECT_EQ(c["reports"][1]["strategy"], "mean");
+  EXPECT_TRUE(c["failures"].empty());
+  EXPECT_NE(c["held_out"].get<std::string>().find("built-in"), std::string::npos);
+}
+
+TEST_F(Cli, InitTokenRejectsBadInputClearly) {
+  const std::string plain = path("plain");
+  ASSERT_EQ(run("model new --family llama --preset tiny " + plain).code, 0);
+  const std::string out = " --out " + path("o");
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {plain + " --strategy sideways" + out, "--strategy: unknown token-init strategy 'sideways'"},
+      {path("absent") + " --strategy mean" + out, path("absent")},
+      {plain + out, "--strategy is required"},
+      {plain + " --strategy mean", "--out is required"},
+      {plain + " --strategy mean --heldout " + path("none.txt") + out, path("none.txt")},
+      {plain + " --strategy hewitt --scale 0" + out, "covariance scale"},
+      {plain + " --strategy semantic --words '\xE2\x82\xAC'" + out, "no word of the word list"},
+      {plain + " --compare" + out, "excludes"},
+  };
+  for (const auto& [args, expected] : cases) {
+    const Result r = run("init-token " + args);
+    EXPECT_NE(r.code, 0) << args;
+    EXPECT_NE(r.out.find(expected), std::string::npos) << args << "\n" << r.out;
+  }
+  EXPECT_FALSE(looksLikeCheckpoint(path("o")));
+}
+
+// --- nmar data ---
+
+TEST_F(Cli, DataSamplePrintsSeededExamples) {
+  const Result r = run("data sample --task addition --difficulty 3 -n 4 --seed 7");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::vector<std::string> l = lines(r.out);
+  ASSERT_EQ(l.size(), 9u) << r.out;  // the source, then 2 lines per example
+  EXPECT_NE(l[0].find("difficulty 3, seed 7"), std::string::npos) << l[0];
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(l[1 + 2 * i], std::to_string(i + 1) + "  addition (difficulty 3)");
+    const std::string& ex = l[2 + 2 * i];
+    // '  "123+456=" | "579"'
+    ASSERT_GE(ex.size(), 18u) << ex;
+    EXPECT_EQ(ex.substr(0, 3), "  \"");
+    EXPECT_EQ(ex[6], '+') << ex;
+    EXPECT_EQ(ex.substr(10, 6), "=\" | \"") << ex;
+    const int a = std::stoi(ex.substr(3, 3)), b = std::stoi(ex.substr(7, 3));
+    EXPECT_EQ(ex.substr(16), std::to_string(a + b) + "\"") << ex;
+  }
+  EXPECT_EQ(run("data sample --task addition --difficulty 3 -n 4 --seed 7").out, r.out);
+  EXPECT_NE(run("data sample --task addition --difficulty 3 -n 4 --seed 8").out, r.out);
+}
+
+TEST_F(Cli, DataSampleInjectsRandomDeviationsThatUndoToTheGold) {
+  const Result r = run("data sample --task chain --min-difficulty 2 --max-difficulty 3 -n 5 "
+                       "--inject random --events 2 --length 2 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::vector<std::string> l = lines(r.out);
+  ASSERT_EQ(l.size(), 5u) << r.out;
+  for (const std::string& line : l) {
+    const auto j = nlohmann::json::parse(line);
+    EXPECT_EQ(j["example"]["task"], "chain");
+    const auto clean = j["ids"].get<std::vector<std::int64_t>>();
+    const int m = j["prompt_length"].get<int>();
+    const auto& inj = j["injected"];
+    EXPECT_EQ(inj["events"], 2);
+    EXPECT_EQ(inj["deviation_tokens"], 4);
+    const auto ids = inj["ids"].get<std::vector<std::int64_t>>();
+    EXPECT_EQ(ids.size(), clean.size() + 8);
+    const StackAnalysis a = analyzeSequence(ids, m, inj["undo_id"].get<std::int64_t>());
+    EXPECT_EQ(a.output, std::vector<std::int64_t>(clean.begin() + m, clean.end()));
+    EXPECT_NE(inj["trace"].get<std::string>().find("\u27f2 \u27f2"), std::string::npos);
+  }
+  const Result text = run("data sample --task sorting --difficulty 2 -n 2 --inject random");
+  ASSERT_EQ(text.code, 0) << text.out;
+  EXPECT_NE(text.out.find("  trace "), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("\u27f2"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("(1 event, 1 deviation token)"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("<|eos|>"), std::string::npos) << text.out;
+}
+
+TEST_F(Cli, DataSampleReadsJsonlAndNamesTheBadLine) {
+  const std::string good = path("good.jsonl");
+  std::ofstream(good) << "{\"prompt\": \"Q1\", \"completion\": \"A1\"}\n"
+                      << "{\"prompt\": \"Q2\", \"completion\": \"A2\"}\n";
+  const Result r = run("data sample --jsonl " + good + " -n 2 --seed 1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(r.out.find("\"Q1\" | \"A1\"") != std::string::npos &&
+              r.out.find("\"Q2\" | \"A2\"") != std::string::npos)
+      << r.out;
+
+  const std::string bad = path("bad.jsonl");
+  std::ofstream(bad) << "{\"prompt\": \"Q1\", \"completion\": \"A1\"}\n"
+                     << "{\"completion\": \"A2\"}\n";
+  const Result b = run("data sample --jsonl " + bad);
+  EXPECT_EQ(b.code, 1);
+  EXPECT_NE(b.out.find(bad + ":2: field 'prompt' is missing (expected a string)"),
+            std::string::npos)
+      << b.out;
+  const Result missing = run("data sample --jsonl " + path("absent.jsonl"));
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.out.find("absent.jsonl' does not exist"), std::string::npos) << missing.out;
+}
+
+TEST_F(Cli, DataVerifyPrintsTheVerdict) {
+  const Result r = run("data verify --task chain --prompt '3+4*2-1=' --output '3+4=7,7*2=15,15-1=14'");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("gold \"3+4=7,7*2=14,14-1=13\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("correct: no\nprocess: 0.333 (1 of 3 steps right)\n"
+                       "detail: expected 13, got 14 (1 of 3 steps right)\n"),
+            std::string::npos)
+      << r.out;
+  const Result ok = run("data verify --task addition --prompt 123+456= --output 579 --json");
+  ASSERT_EQ(ok.code, 0) << ok.out;
+  const auto j = nlohmann::json::parse(ok.out);
+  EXPECT_EQ(j["verdict"]["correct"], true);
+  EXPECT_EQ(j["example"]["completion"], "579");
+}
+
+TEST_F(Cli, DataRejectsBadArgumentsClearly) {
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"data sample", "one of --task or --jsonl is required"},
+      {"data sample --task division", "--task"},
+      {"data sample --task addition --min-difficulty 0",
+       "--min-difficulty: expected an integer in [1, 32], got 0"},
+      {"data sample --task addition --params '{\"operands\": 12}'",
+       "task 'addition': field 'operands': expected an integer in [2, 8], got 12"},
+      {"data sample --task addition --tokenizer " + path("nowhere") + " --inject random",
+       "nowhere"},
+      {"data verify --task addition --prompt '12x=' --output 1",
+       "addition: prompt \"12x=\": unexpected character 'x' at offset 2"},
+      {"data verify --task sorting --prompt 'sort 1 2:'", "--output"},
+  };
+  for (const auto& [args, expected] : cases) {
+    const Result r = run(args);
+    EXPECT_NE(r.code, 0) << args;
+    EXPECT_NE(r.out.find(expected), std::string::npos) << args << "\n" << r.out;
+  }
+}
+
+// --- nmar runs (the run store) and decode --store ---
+
+TEST_F(Cli, TrainRecordsARunAndResumesItOnTheSameId) {
+  const std::string out = (m_dir / "train").string();
+  const std::string store = (m_dir / "runs.sqlite").string();
+  const std::string exp = std::string(NMAR_SOURCE_DIR) + "/experiments/smoke.toml";
+  Result r = run("train " + exp + " --steps 4 --quiet --out " + out + " --store " + store);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("finished at step 4"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(fs::path(out) / "checkpoint-4" / "trainer_state.json"));
+  EXPECT_NE(r.out.find("; run 1"), std::string::npos) << r.out;
+  // Extending the run resumes from checkpoint-4 on the same run id.
+  r = run("train " + exp + " --steps 6 --quiet --resume --out " + out + " --store " + store);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("finished at step 6"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("; run 1"), std::string::npos) << r.out;
+  r = run("runs list --store " + store + " --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto runs = nlohmann::json::parse(r.out);
+  ASSERT_EQ(runs.size(), 1u) << r.out;
+  EXPECT_EQ(runs[0]["kind"], "sft");
+  EXPECT_EQ(runs[0]["status"], "finished");
+}
+
+TEST_F(Cli, TrainRejectsBadExperimentsNamingTheField) {
+  const fs::path bad = m_dir / "bad.toml";
+  std::ofstream(bad) << "[data]\ntask = \"addition\"\n[train]\nsteps = \"many\"\n";
+  Result r = run("train " + bad.string() + " --no-store");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("bad.toml: [train]: field 'steps'"), std::string::npos) << r.out;
+  r = run("train " + (m_dir / "missing.toml").string() + " --no-store");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("missing.toml"), std::string::npos) << r.out;
+  std::ofstream(bad, std::ios::trunc) << "[data]\ntask = \"addition\"\n[train\n";
+  r = run("train " + bad.string() + " --no-store");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("bad.toml:3:"), std::string::npos) << r.out;
+}
+
