@@ -27,10 +27,13 @@ std::string addDecimal(const std::string& a, const std::string& b) {
 AdditionTask::AdditionTask(const nlohmann::json& params) {
   ConfigReader r(params, "task 'addition'");
   m_operands = static_cast<int>(r.integer("operands", 2, 2, 8));
+  m_reverse = r.boolean("reverse", false);
   r.rejectUnknown();
 }
 
-nlohmann::json AdditionTask::params() const { return {{"operands", m_operands}}; }
+nlohmann::json AdditionTask::params() const {
+  return {{"operands", m_operands}, {"reverse", m_reverse}};
+}
 
 Example AdditionTask::make(const std::vector<std::string>& operands, int difficulty) const {
   Example ex;
@@ -41,6 +44,9 @@ Example AdditionTask::make(const std::vector<std::string>& operands, int difficu
     sum = addDecimal(sum, operands[i]);
   }
   ex.prompt += "=";
+  // Least significant digit first: each digit then depends only on digits already written and
+  // the carry, which small models learn far faster than the usual order (Lee et al. 2023).
+  if (m_reverse) std::reverse(sum.begin(), sum.end());
   ex.completion = sum;
   ex.answer = sum;
   ex.difficulty = difficulty;

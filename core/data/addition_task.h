@@ -7,7 +7,8 @@ namespace nmar::core {
 /**
  * Prompt "123+456=", completion and answer "579". Each operand has exactly `difficulty` digits
  * (no leading zero unless it is the single digit 0); difficulty 1..32; sums of any size are exact
- * (decimal string arithmetic). Parameters: {"operands": 2..8 (default 2)}.
+ * (decimal string arithmetic). Parameters: {"operands": 2..8 (default 2), "reverse": bool (default
+ * false: the sum is written least significant digit first, "123+459=285" for 582)}.
  * verify(): the trimmed output must equal the answer ("expected 579, got 578").
  */
 class AdditionTask final : public Task {
@@ -29,6 +30,7 @@ class AdditionTask final : public Task {
   Example make(const std::vector<std::string>& operands, int difficulty) const;
 
   int m_operands = 2;
+  bool m_reverse = false;
 };
 
 /** The decimal sum of non-negative decimal integers @p a and @p b (any length; no leading zeros).

@@ -92,6 +92,14 @@ double ConfigReader::number(const std::string& key, double fallback, double lo, 
   return x;
 }
 
+bool ConfigReader::boolean(const std::string& key, bool fallback) {
+  if (!has(key)) return fallback;
+  const nlohmann::json& v = m_object.at(key);
+  if (!v.is_boolean())
+    fail(key, "expected true or false, got " + jsonTypeName(v) + " " + shortDump(v));
+  return v.get<bool>();
+}
+
 std::string ConfigReader::string(const std::string& key, const std::string& fallback,
                                  std::initializer_list<const char*> allowed) {
   if (!has(key)) return fallback;

@@ -40,6 +40,9 @@ class ConfigReader {
   /** A finite number in [@p lo, @p hi]. */
   double number(const std::string& key, double fallback, double lo, double hi);
 
+  /** A boolean field (true or false; nothing else is accepted). */
+  bool boolean(const std::string& key, bool fallback);
+
   /** A string field; @p allowed (when not empty) lists the accepted values. */
   std::string string(const std::string& key, const std::string& fallback,
                      std::initializer_list<const char*> allowed = {});

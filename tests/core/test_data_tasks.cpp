@@ -118,6 +118,17 @@ TEST(DataTasks, AdditionRejectsWrongOutputsWithExactDetail) {
   EXPECT_EQ(v.detail, "ok: 579");
 }
 
+TEST(DataTasks, AdditionReversedWritesTheSumLeastSignificantDigitFirst) {
+  const auto task = makeTask("addition", {{"reverse", true}});
+  const Example e = task->fromPrompt("123+459=");
+  EXPECT_EQ(e.completion, "285");
+  EXPECT_EQ(e.answer, "285");
+  EXPECT_TRUE(task->verify(e, "285").correct);
+  EXPECT_EQ(task->verify(e, "582").detail, "expected 285, got 582");
+  EXPECT_EQ(task->fromPrompt("999+1=").completion, "0001");
+  EXPECT_EQ(task->params(), (nlohmann::json{{"operands", 2}, {"reverse", true}}));
+}
+
 TEST(DataTasks, SortingFormatAndVerdicts) {
   const auto task = makeTask("sorting");
   const Example e = task->fromPrompt("sort 5 3 9:");
@@ -199,7 +210,10 @@ TEST(DataTasks, BadParametersAndPromptsNameTheProblem) {
   EXPECT_DATA_ERROR(makeTask("addition", {{"operands", 9}}),
                     "task 'addition': field 'operands': expected an integer in [2, 8], got 9");
   EXPECT_DATA_ERROR(makeTask("addition", {{"digits", 3}}),
-                    "task 'addition': unknown field 'digits' (expected one of operands)");
+                    "task 'addition': unknown field 'digits' (expected one of operands, reverse)");
+  EXPECT_DATA_ERROR(
+      makeTask("addition", {{"reverse", "yes"}}),
+      "task 'addition': field 'reverse': expected true or false, got a string \"yes\"");
   EXPECT_DATA_ERROR(makeTask("sorting", {{"max_value", "big"}}),
                     "task 'sorting': field 'max_value': expected an integer");
   EXPECT_DATA_ERROR(makeTask("chain", {{"operators", "+"}}),
