@@ -136,8 +136,9 @@ ImportReport RunStore::importFrom(const fs::path& other) {
         runOffset, traceOffset);
     report.tokenScores = copyRows(
         db,
-        "INSERT INTO main.token_scores (trace_id, position, token, reward, advantage, logprob) "
-        "SELECT trace_id + ?2, position, token, reward, advantage, logprob FROM src.token_scores",
+        "INSERT INTO main.token_scores (trace_id, position, token, reward, advantage, logprob, "
+        "ratio) SELECT trace_id + ?2, position, token, reward, advantage, logprob, ratio "
+        "FROM src.token_scores",
         runOffset, traceOffset);
     report.artifacts = copyRows(
         db,

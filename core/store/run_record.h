@@ -128,6 +128,7 @@ struct TokenScore {
   std::optional<double> reward;
   std::optional<double> advantage;
   std::optional<double> logprob;
+  std::optional<double> ratio;  ///< GRPO importance ratio pi/pi_old (schema v3)
 };
 
 /** A file a run produced or used (a checkpoint, an exported trace), with its content hash. */

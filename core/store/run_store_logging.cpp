@@ -47,11 +47,11 @@ void insertTrace(SqliteDb& db, const TraceRecord& r, const std::string& traceJso
   s.bind(7, traceJson).run();
   const std::int64_t traceId = db.lastInsertId();
   Statement t(db,
-              "INSERT INTO token_scores (trace_id, position, token, reward, advantage, logprob) "
-              "VALUES (?, ?, ?, ?, ?, ?)");
+              "INSERT INTO token_scores (trace_id, position, token, reward, advantage, logprob, "
+              "ratio) VALUES (?, ?, ?, ?, ?, ?, ?)");
   for (const TokenScore& sc : scores) {
     t.bind(1, traceId).bind(2, sc.position).bind(3, sc.token);
-    t.bind(4, sc.reward).bind(5, sc.advantage).bind(6, sc.logprob).run();
+    t.bind(4, sc.reward).bind(5, sc.advantage).bind(6, sc.logprob).bind(7, sc.ratio).run();
   }
 }
 

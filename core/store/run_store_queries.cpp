@@ -246,13 +246,13 @@ Trace RunStore::trace(std::int64_t traceId) {
 std::vector<TokenScore> RunStore::tokenScores(std::int64_t traceId) {
   std::lock_guard<std::mutex> lock(m_readMutex);
   Statement s(*m_reader,
-              "SELECT position, token, reward, advantage, logprob FROM token_scores "
+              "SELECT position, token, reward, advantage, logprob, ratio FROM token_scores "
               "WHERE trace_id = ? ORDER BY position");
   s.bind(1, traceId);
   std::vector<TokenScore> out;
   while (s.step())
     out.push_back({static_cast<int>(s.columnInt(0)), s.columnInt(1), s.columnOptDouble(2),
-                   s.columnOptDouble(3), s.columnOptDouble(4)});
+                   s.columnOptDouble(3), s.columnOptDouble(4), s.columnOptDouble(5)});
   return out;
 }
 

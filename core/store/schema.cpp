@@ -99,8 +99,13 @@ DROP TABLE metrics;
 ALTER TABLE metrics_v2 RENAME TO metrics;
 )sql";
 
+// v2 -> v3: the GRPO importance ratio of each scored token.
+constexpr const char* kMigrateV2ToV3 = R"sql(
+ALTER TABLE token_scores ADD COLUMN ratio REAL;
+)sql";
+
 /** kMigrations[v] takes a store from version v to v + 1. */
-constexpr const char* kMigrations[] = {kCreateV1, kMigrateV1ToV2};
+constexpr const char* kMigrations[] = {kCreateV1, kMigrateV1ToV2, kMigrateV2ToV3};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "one migration per schema version");
 

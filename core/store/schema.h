@@ -8,6 +8,7 @@
  * - v2: runs.end_reason (why a run failed or was cancelled, e.g. "process died"); metric keys
  *   interned in metric_keys and metrics stored WITHOUT ROWID under (run_id, key_id, step), one
  *   value per run, key and step (when v1 held duplicates, the last one logged is kept).
+ * - v3: token_scores.ratio (the GRPO importance ratio of the token; NULL elsewhere).
  * A fresh file is created by running every migration from v0 (empty) to kSchemaVersion, so a new
  * store and a migrated one have exactly the same schema.
  */
@@ -18,7 +19,7 @@ namespace nmar::core {
 class SqliteDb;
 
 /** The schema version this build writes and reads. */
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 /** `PRAGMA application_id` of every run store: the bytes "NMAR". */
 inline constexpr int kStoreApplicationId = 0x4E4D4152;

@@ -71,7 +71,7 @@ TEST_F(BadInput, ANewerSchemaIsRefusedAndNothingIsModified) {
   { SqliteDb(db, OpenMode::kReadWrite).exec("PRAGMA user_version = 7"); }
   const std::string bytes = fileBytes(db);
   const std::string expected =
-      db.string() + ": written by a newer nmar (schema v7, this build reads up to v2)";
+      db.string() + ": written by a newer nmar (schema v7, this build reads up to v3)";
   EXPECT_EQ(openError(db), expected);
   EXPECT_EQ(openError(db, readOnly()), expected);
   EXPECT_EQ(fileBytes(db), bytes);
