@@ -14,6 +14,7 @@
 #include "decode/forced_deviation.h"
 #include "decode/pruned_decoder.h"
 #include "tokenizer/tokenizer.h"
+#include "train/token_credit.h"
 #include "util/error.h"
 
 namespace nmar::core {
@@ -89,6 +90,8 @@ std::map<std::string, double> EvalResult::metrics() const {
                                      {"eval/deviation_logprob", deviationLikelihood},
                                      {"eval/undo_per_seq", undoPerSequence},
                                      {"eval/token_overhead", tokenOverhead},
+                                     {"eval/useless_undo_rate", uselessUndoRate},
+                                     {"eval/useless_undo_per_seq", uselessUndoPerSequence},
                                      {"eval/seconds", seconds}};
   for (auto it = m.begin(); it != m.end();) {
     it = std::isnan(it->second) ? m.erase(it) : std::next(it);
@@ -199,7 +202,7 @@ EvalResult evaluate(Transformer model, const Tokenizer& tokenizer,
     return {v, std::move(t)};
   };
   double cleanOk = 0, cleanProc = 0, undos = 0, steps = 0, finals = 0, recHard = 0, recSoft = 0,
-         recN = 0;
+         recN = 0, useless = 0;
   int done = 0;
   for (std::size_t b = 0; b < examples.size(); ++b) {
     if (cancel && cancel->load()) break;
@@ -210,6 +213,9 @@ EvalResult evaluate(Transformer model, const Tokenizer& tokenizer,
     int pops = 0;
     for (const auto& st : t.steps) pops += st.kind == StepKind::kPop ? 1 : 0;
     undos += pops;
+    const std::vector<std::int64_t> gold(clean[b].ids.begin() + clean[b].prompt,
+                                         clean[b].ids.end());
+    useless += tokenCredit(t, gold, 1.0, 1.0).uselessUndos;
     steps += static_cast<double>(t.steps.size());
     finals += static_cast<double>(t.steps.size()) - 2.0 * pops;
     ++done;
@@ -232,6 +238,8 @@ EvalResult evaluate(Transformer model, const Tokenizer& tokenizer,
   r.cleanProcess = mean(cleanProc, done);
   r.undoPerSequence = mean(undos, done);
   r.tokenOverhead = finals > 0 ? steps / finals : kNaN;
+  r.uselessUndoRate = mean(useless, undos);
+  r.uselessUndoPerSequence = mean(useless, done);
   r.recoveryHard = mean(recHard, recN);
   r.recoverySoft = mean(recSoft, recN);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -48,6 +48,9 @@ struct EvalResult {
   double deviationLikelihood = 0.0;  ///< mean log p of injected deviation tokens
   double undoPerSequence = 0.0;      ///< UNDOs per clean decode
   double tokenOverhead = 1.0;        ///< generated steps / final output tokens (clean decodes)
+  double uselessUndoRate = 0.0;      ///< UNDOs of clean decodes that popped a right token (NaN:
+                                     ///< no UNDOs), judged against the gold as in token_credit.h
+  double uselessUndoPerSequence = 0.0;  ///< such UNDOs per clean decode
   double seconds = 0.0;
   std::vector<Trace> traces;  ///< recovery traces (hard), verdicts filled
 

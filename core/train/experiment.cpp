@@ -61,13 +61,35 @@ nlohmann::json table(const nlohmann::json& root, const std::string& name, const 
 
 constexpr std::int64_t kBig = std::int64_t{1} << 40;
 
-const std::set<std::string> kSections = {"run",        "model", "data",  "eval_data", "deviation",
-                                         "curriculum", "optim", "train", "eval",      "checkpoint"};
+const std::set<std::string> kSections = {"run",       "model",      "data",  "eval_data",
+                                         "deviation", "curriculum", "optim", "train",
+                                         "eval",      "checkpoint", "grpo",  "rewards"};
 
 std::filesystem::path resolve(const std::filesystem::path& base, const std::string& p) {
   if (p.empty()) return {};
   std::filesystem::path path(p);
   return path.is_absolute() ? path : (base / path).lexically_normal();
+}
+
+/** The grpo-only tables, and what a grpo run does not use. */
+void readGrpo(const nlohmann::json& root, const std::string& where, ExperimentConfig& c) {
+  for (const char* unused : {"deviation", "curriculum"}) {
+    if (root.contains(unused)) {
+      throw Error(where + ": [" + unused +
+                  "]: not used by a grpo run (completions are sampled from the policy)");
+    }
+  }
+  if (root.contains("train") && root.at("train").is_object()) {
+    for (const char* unused : {"batch_size", "accumulation", "loss", "prompt_loss"}) {
+      if (root.at("train").contains(unused)) {
+        throw Error(where + ": [train]: field '" + unused +
+                    "': not used by a grpo run (see [grpo] prompts_per_step, num_generations)");
+      }
+    }
+  }
+  c.grpo = GrpoSettings::fromJson(root.value("grpo", nlohmann::json::object()), where + ": [grpo]");
+  c.rewards = RewardSettings::fromJson(root.value("rewards", nlohmann::json::object()),
+                                       where + ": [rewards]");
 }
 
 }  // namespace
@@ -110,6 +132,15 @@ nlohmann::json ExperimentConfig::toJson() const {
                {"traces", eval.traces},
                {"seed", eval.seed}};
   j["checkpoint"] = {{"every", checkpoint.every}, {"keep", checkpoint.keep}};
+  if (isGrpo()) {
+    j["run"]["kind"] = kind;
+    j["grpo"] = grpo.toJson();
+    j["rewards"] = rewards.toJson();
+    for (const char* unused : {"batch_size", "accumulation", "loss", "prompt_loss"})
+      j["train"].erase(unused);
+    j.erase("deviation");
+    j.erase("curriculum");
+  }
   return j;
 }
 
@@ -119,7 +150,8 @@ ExperimentConfig experimentFromJson(const nlohmann::json& root, const std::strin
     if (!kSections.count(k)) {
       throw Error(where + ": [" + k +
                   "]: unknown table (expected one of run, model, data, "
-                  "eval_data, deviation, curriculum, optim, train, eval, checkpoint)");
+                  "eval_data, deviation, curriculum, optim, train, eval, checkpoint, grpo, "
+                  "rewards)");
     }
   }
   std::filesystem::path base = std::filesystem::path(where).parent_path();
@@ -128,6 +160,12 @@ ExperimentConfig experimentFromJson(const nlohmann::json& root, const std::strin
 
   Section run(root, "run", where);
   c.name = run.string("name", std::filesystem::path(where).stem().string());
+  const bool grpoTables = root.contains("grpo") || root.contains("rewards");
+  c.kind = run.string("kind", grpoTables ? "grpo" : "sft", {"sft", "grpo"});
+  if (!c.isGrpo() && grpoTables) {
+    throw Error(where + ": [" + (root.contains("grpo") ? "grpo" : "rewards") +
+                "]: only for a grpo run ([run].kind is \"sft\")");
+  }
   if (c.name.empty()) run.fail("name", "must not be empty");
   c.seed = static_cast<std::uint64_t>(run.integer("seed", 0, 0, kBig));
   c.device = run.string("device", "cpu");
@@ -198,6 +236,7 @@ ExperimentConfig experimentFromJson(const nlohmann::json& root, const std::strin
   c.checkpoint.every = ckpt.integer("every", 0, 0, kBig);
   c.checkpoint.keep = static_cast<int>(ckpt.integer("keep", 2, 0, 1 << 20));
   ckpt.rejectUnknown();
+  if (c.isGrpo()) readGrpo(root, where, c);
   return c;
 }
 

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "nmar/masks.h"
+#include "train/grpo_settings.h"
 #include "train/lr_schedule.h"
 
 namespace nmar::core {
@@ -61,6 +62,8 @@ struct CheckpointSpec {
 /** A whole experiment. */
 struct ExperimentConfig {
   std::string name = "experiment";
+  /** [run].kind: "sft" (masked SFT) or "grpo"; a [grpo] or [rewards] table implies "grpo". */
+  std::string kind = "sft";
   std::uint64_t seed = 0;
   std::string device = "cpu";    ///< cpu | cuda | cuda:N
   std::string dtype = "fp32";    ///< fp32 | bf16 (bf16 autocast on CUDA only)
@@ -75,15 +78,24 @@ struct ExperimentConfig {
   TrainSpec train;
   EvalSpec eval;
   CheckpointSpec checkpoint;
+  GrpoSettings grpo;       ///< [grpo] (grpo runs only)
+  RewardSettings rewards;  ///< [rewards] (grpo runs only)
 
-  /** The whole config as JSON (stored with the run; also the resume check). */
+  /** True for a GRPO run. */
+  bool isGrpo() const { return kind == "grpo"; }
+
+  /**
+   * The whole config as JSON (stored with the run; also the resume check). An SFT config has no
+   * kind, grpo or rewards keys (so SFT checkpoints written before GRPO existed still resume).
+   */
   nlohmann::json toJson() const;
 };
 
 /**
  * Reads an experiment TOML file. Unknown tables or keys, wrong types and out-of-range values are
  * Errors of the form "FILE: [section].key: what was expected"; TOML syntax errors name the line
- * and column. Relative paths in the file resolve against the file's folder.
+ * and column. Relative paths in the file resolve against the file's folder. A grpo run rejects
+ * the tables and [train] keys it does not use ([deviation], [curriculum], batch_size, ...).
  */
 ExperimentConfig loadExperiment(const std::filesystem::path& file);
 

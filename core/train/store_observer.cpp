@@ -4,6 +4,7 @@
 
 #include "store/run_store.h"
 #include "train/evaluator.h"
+#include "train/scored_trace.h"
 #include "util/error.h"
 
 namespace nmar::core {
@@ -50,6 +51,13 @@ void StoreTrainObserver::onEval(std::int64_t step, const EvalResult& result) {
     for (const Trace& t : result.traces) m_store.addTrace(m_runId, step, t);
   });
   if (m_next) m_next->onEval(step, result);
+}
+
+void StoreTrainObserver::onTraces(std::int64_t step, const std::vector<ScoredTrace>& traces) {
+  guarded([&] {
+    for (const ScoredTrace& t : traces) m_store.addTrace(m_runId, step, t.trace, t.group, t.scores);
+  });
+  if (m_next) m_next->onTraces(step, traces);
 }
 
 void StoreTrainObserver::onCheckpoint(std::int64_t step, const std::filesystem::path& dir) {

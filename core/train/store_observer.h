@@ -1,7 +1,8 @@
 #pragma once
 /**
  * @file A TrainObserver that records a training job in the run store: metric rows, evaluation
- * traces with their verdicts, checkpoints as artifacts (the store is flushed at each checkpoint).
+ * traces with their verdicts, GRPO group completions with their token scores, checkpoints as
+ * artifacts (the store is flushed at each checkpoint).
  */
 #include <cstdint>
 
@@ -26,6 +27,7 @@ class StoreTrainObserver : public TrainObserver {
                   double tokensPerSecond) override;
   void onMetrics(std::int64_t step, const std::map<std::string, double>& metrics) override;
   void onEval(std::int64_t step, const EvalResult& result) override;
+  void onTraces(std::int64_t step, const std::vector<ScoredTrace>& traces) override;
   void onCheckpoint(std::int64_t step, const std::filesystem::path& dir) override;
   void onMessage(const std::string& text) override;
 

@@ -7,10 +7,12 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace nmar::core {
 
 struct EvalResult;
+struct ScoredTrace;
 
 /** Why a training job ended. */
 enum class TrainStatus { kFinished, kCancelled, kFailed };
@@ -42,6 +44,8 @@ class TrainObserver {
   virtual void onMetrics(std::int64_t step, const std::map<std::string, double>& metrics) {}
   /** After each evaluation (with its traces). */
   virtual void onEval(std::int64_t step, const EvalResult& result) {}
+  /** GRPO: completions of the step's groups with their per-token scores (train/scored_trace.h). */
+  virtual void onTraces(std::int64_t step, const std::vector<ScoredTrace>& traces) {}
   /** After a checkpoint was written completely. */
   virtual void onCheckpoint(std::int64_t step, const std::filesystem::path& dir) {}
   /** A human-readable line (stage changes, warnings). */
