@@ -1,5 +1,6 @@
 // nmar train EXPERIMENT.toml [--resume [CHECKPOINT]] [--store PATH | --no-store] [--steps N]
-//            [--out DIR] [--device D] [--quiet]
+//            [--out DIR] [--device D] [--checkpoint DIR] [--quiet]
+// Masked SFT or GRPO, by the experiment's [run].kind.
 #include <CLI/CLI.hpp>
 
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -17,6 +19,7 @@
 #include "store/run_store.h"
 #include "store/store_path.h"
 #include "train/evaluator.h"
+#include "train/grpo_trainer.h"
 #include "train/sft_trainer.h"
 #include "train/store_observer.h"
 #include "util/error.h"
@@ -84,6 +87,19 @@ class ConsoleObserver : public core::TrainObserver {
                  r.detectionRate, r.falseUndoRate, r.deviationLikelihood, r.undoPerSequence,
                  r.tokenOverhead, r.seconds);
   }
+  void onMetrics(std::int64_t step, const std::map<std::string, double>& m) override {
+    // GRPO rows (they have a reward): one line with what the progress bar cannot show.
+    if (m_quiet || !m.count("train/reward")) return;
+    auto at = [&](const char* key) { return m.count(key) ? m.at(key) : std::nan(""); };
+    clearLine();
+    std::fprintf(stderr,
+                 "step %lld: reward %.3f (std %.3f)  acc %.3f  UNDO/c %.2f  useless %.3f  "
+                 "len %.1f  kl %.4f  clip %.3f  zero-std %.2f\n",
+                 static_cast<long long>(step), at("train/reward"), at("train/reward_std"),
+                 at("train/accuracy"), at("train/undo_per_completion"),
+                 at("train/useless_undo_rate"), at("train/completion_length"), at("train/kl"),
+                 at("train/clip_ratio"), at("train/frac_reward_zero_std"));
+  }
   void onCheckpoint(std::int64_t step, const std::filesystem::path& dir) override {
     if (m_quiet) return;
     clearLine();
@@ -107,26 +123,21 @@ class ConsoleObserver : public core::TrainObserver {
 };
 
 struct TrainArgs {
-  std::string experiment, storePath, outDir, device, resumeFrom;
+  std::string experiment, storePath, outDir, device, resumeFrom, checkpoint;
   bool resume = false, noStore = false, quiet = false;
   std::int64_t steps = 0;
 };
 
-int runTrain(const TrainArgs& a) {
-  core::ExperimentConfig config = core::loadExperiment(a.experiment);
-  if (a.steps > 0) {
-    config.train.steps = a.steps;
-    config.optim.schedule.totalSteps = a.steps;
-  }
-  if (!a.outDir.empty()) config.outDir = a.outDir;
-  if (!a.device.empty()) config.device = a.device;
-
+/** Runs one job (SftTrainer or GrpoTrainer: the same control surface) and records it. */
+template <typename Trainer>
+int runJob(const core::ExperimentConfig& config, const TrainArgs& a) {
   ConsoleObserver console(a.quiet, config.train.logEvery);
-  core::SftTrainer trainer(config, &console);
+  Trainer trainer(config, &console);
   std::optional<std::int64_t> resumedRun;
   if (a.resume) {
     trainer.resume(a.resumeFrom);
-    if (trainer.stateExtra().contains("run_id")) resumedRun = trainer.stateExtra()["run_id"].get<std::int64_t>();
+    const nlohmann::json& extra = trainer.stateExtra();
+    if (extra.contains("run_id")) resumedRun = extra.at("run_id").get<std::int64_t>();
   }
 
   std::unique_ptr<core::RunStore> store;
@@ -142,7 +153,7 @@ int runTrain(const TrainArgs& a) {
     } else {
       core::NewRun run;
       run.name = config.name;
-      run.kind = "sft";
+      run.kind = config.isGrpo() ? "grpo" : "sft";
       run.config = config.toJson();
       run.config["experiment_file"] = std::filesystem::absolute(a.experiment).string();
       runId = store->createRun(run);
@@ -188,15 +199,33 @@ int runTrain(const TrainArgs& a) {
   return outcome.status == core::TrainStatus::kCancelled ? 130 : 0;
 }
 
+int runTrain(const TrainArgs& a) {
+  core::ExperimentConfig config = core::loadExperiment(a.experiment);
+  if (a.steps > 0) {
+    config.train.steps = a.steps;
+    config.optim.schedule.totalSteps = a.steps;
+  }
+  if (!a.outDir.empty()) config.outDir = a.outDir;
+  if (!a.device.empty()) config.device = a.device;
+  if (!a.checkpoint.empty()) config.model.checkpoint = std::filesystem::absolute(a.checkpoint);
+  return config.isGrpo() ? runJob<core::GrpoTrainer>(config, a)
+                         : runJob<core::SftTrainer>(config, a);
+}
+
 }  // namespace
 
 void registerTrainCommand(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
   CLI::App* cmd = app.add_subcommand(
       "train",
-      "Masked SFT from a TOML experiment file (see experiments/): curriculum, deviation injection,\n"
-      "periodic evaluation, checkpoints in the Hugging Face layout, everything logged to the run "
-      "store.\nCtrl-C stops after the current step and writes a checkpoint; --resume continues it.");
+      "Masked SFT or GRPO from a TOML experiment file (see experiments/), by its [run].kind\n"
+      "(a [grpo] table makes it GRPO). SFT: curriculum, deviation injection. GRPO: groups of\n"
+      "completions sampled with pruned decoding from the policy (start it from an SFT checkpoint:\n"
+      "[model].checkpoint or --checkpoint), rewards from [rewards], clipped updates, KL to the\n"
+      "starting model when [grpo].beta > 0; group traces and per-token scores go to the store.\n"
+      "Both: periodic evaluation, checkpoints in the Hugging Face layout, metrics in the run "
+      "store.\nCtrl-C stops after the current step and writes a checkpoint; --resume continues "
+      "it.");
   cmd->add_option("experiment", args->experiment, "Experiment TOML file")->required();
   cmd->add_flag("--resume", args->resume,
                 "Continue from the newest checkpoint under the output folder (same run id)");
@@ -208,6 +237,8 @@ void registerTrainCommand(CLI::App& app) {
   cmd->add_option("--steps", args->steps, "Override [train].steps")->check(CLI::PositiveNumber);
   cmd->add_option("--out", args->outDir, "Override [run].out_dir (checkpoints)");
   cmd->add_option("--device", args->device, "Override [run].device (cpu, cuda, cuda:N)");
+  cmd->add_option("--checkpoint", args->checkpoint,
+                  "Override [model].checkpoint (GRPO: the SFT checkpoint to start from)");
   cmd->add_flag("-q,--quiet", args->quiet, "No progress output");
   cmd->callback([args] {
     const int rc = runTrain(*args);

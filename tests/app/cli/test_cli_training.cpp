@@ -267,3 +267,80 @@ TEST_F(Cli, TrainRejectsBadExperimentsNamingTheField) {
   EXPECT_NE(r.out.find("bad.toml:3:"), std::string::npos) << r.out;
 }
 
+// --- nmar train: GRPO experiments ---
+
+namespace {
+
+/** A two-step GRPO experiment on the addition task (the model comes from --checkpoint). */
+void writeGrpoExperiment(const fs::path& file, const std::string& extra = "") {
+  std::ofstream(file) << "[run]\nname = \"g\"\nkind = \"grpo\"\nseed = 2\n"
+                         "[data]\ntask = \"addition\"\nmin_difficulty = 1\nmax_difficulty = 1\n"
+                         "[grpo]\nnum_generations = 3\nprompts_per_step = 2\n"
+                         "max_completion_length = 8\nundo_logit_bias = 2.0\nbeta = 0.05\n"
+                      << extra
+                      << "[rewards]\noutcome = 1.0\nformat = 0.5\n"
+                         "[optim]\nlr = 1e-3\n"
+                         "[train]\nsteps = 2\nlog_every = 1\n"
+                         "[eval]\nevery = 0\nexamples = 2\nmax_new_tokens = 6\n";
+}
+
+}  // namespace
+
+TEST_F(Cli, TrainRunsGrpoFromAnSftCheckpointAndResumes) {
+  const std::string sft = (m_dir / "sft").string();
+  const std::string exp = std::string(NMAR_SOURCE_DIR) + "/experiments/smoke.toml";
+  Result r = run("train " + exp + " --steps 2 --quiet --no-store --out " + sft);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const fs::path grpo = m_dir / "grpo.toml";
+  writeGrpoExperiment(grpo);
+  const std::string out = (m_dir / "g").string();
+  const std::string store = (m_dir / "runs.sqlite").string();
+  const std::string common =
+      " --out " + out + " --store " + store + " --checkpoint " + sft + "/checkpoint-2";
+  r = run("train " + grpo.string() + common);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("finished at step 2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("; run 1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("step 2: reward "), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(fs::path(out) / "checkpoint-2" / "optimizer.pt"));
+  r = run("train " + grpo.string() + common + " --steps 3 --resume --quiet");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("finished at step 3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("; run 1"), std::string::npos) << r.out;
+
+  RunStore s(store, StoreOptions{true});
+  const auto runs = s.listRuns();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].kind, "grpo");
+  EXPECT_EQ(runs[0].status, RunStatus::kFinished);
+  EXPECT_EQ(runs[0].config["grpo"]["num_generations"], 3);
+  const auto keys = s.metricKeys(1);
+  for (const char* k : {"train/reward", "train/kl", "train/accuracy", "eval/clean_acc"})
+    EXPECT_NE(std::find(keys.begin(), keys.end(), k), keys.end()) << k;
+  std::vector<TraceRecord> traces;  // one group of 3 at step 3 (and the evaluation's, no group)
+  for (const TraceRecord& t : s.traces(1, 3))
+    if (t.group) traces.push_back(t);
+  ASSERT_EQ(traces.size(), 3u);
+  const auto scores = s.tokenScores(traces[0].id);
+  ASSERT_FALSE(scores.empty());
+  EXPECT_TRUE(scores[0].ratio.has_value());
+  EXPECT_TRUE(scores[0].advantage.has_value());
+}
+
+TEST_F(Cli, TrainNamesBadGrpoFields) {
+  const fs::path grpo = m_dir / "bad-grpo.toml";
+  writeGrpoExperiment(grpo, "loss_type = \"ppo\"\n");
+  Result r = run("train " + grpo.string() + " --no-store");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("bad-grpo.toml: [grpo]: field 'loss_type': unknown value 'ppo'"),
+            std::string::npos)
+      << r.out;
+  fs::remove(grpo);
+  writeGrpoExperiment(grpo);
+  r = run("train " + grpo.string() + " --no-store --checkpoint " + path("nowhere"));
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("nowhere"), std::string::npos) << r.out;
+  r = run("train --help");
+  EXPECT_NE(r.out.find("GRPO"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--checkpoint"), std::string::npos) << r.out;
+}
