@@ -307,6 +307,8 @@ TrainOutcome GrpoTrainer::run(const std::atomic<bool>* cancel) {
   const std::int64_t evalEvery = m_config.eval.every;
   const std::int64_t ckptEvery = m_config.checkpoint.every;
   try {
+    // A fresh run with periodic evaluation measures the starting policy first (the baseline).
+    if (m_step == 0 && evalEvery > 0) evaluateNow(cancel);
     while (m_step < m_config.train.steps) {
       if (cancel && cancel->load()) {
         saveCheckpoint();

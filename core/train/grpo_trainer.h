@@ -73,10 +73,11 @@ class GrpoTrainer {
   void resume(const std::filesystem::path& checkpoint = {});
 
   /**
-   * Trains until train.steps, evaluating and checkpointing on schedule, and writes a final
-   * checkpoint. Checks @p cancel once per step (a cancelled run checkpoints and ends cancelled).
-   * A NaN/Inf loss, gradient or policy ends the run failed, naming the step and keeping the last
-   * good checkpoint. Other Errors propagate.
+   * Trains until train.steps, evaluating and checkpointing on schedule (a fresh run with
+   * eval.every > 0 also evaluates the starting policy at step 0), and writes a final checkpoint.
+   * Checks @p cancel once per step (a cancelled run checkpoints and ends cancelled). A NaN/Inf
+   * loss, gradient or policy ends the run failed, naming the step and keeping the last good
+   * checkpoint. Other Errors propagate.
    */
   TrainOutcome run(const std::atomic<bool>* cancel = nullptr);
 

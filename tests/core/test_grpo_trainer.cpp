@@ -17,6 +17,7 @@
 #include "store/run_store.h"
 #include "train/experiment.h"
 #include "train/grpo_trainer.h"
+#include "train/policy_logprobs.h"
 #include "train/sft_trainer.h"
 #include "train/store_observer.h"
 #include "util/error.h"
@@ -162,6 +163,33 @@ TEST(GrpoTrainer, ResumeEndsWithTheSameWeights) {
     e = err.what();
   }
   EXPECT_NE(e.find("/grpo/epsilon_high"), std::string::npos) << e;
+}
+
+TEST(GrpoTrainer, AnUpdateMovesProbabilityTowardsPositiveAdvantages) {
+  TempDir dir;
+  GrpoTrainer trainer(experiment(dir.path(), 2));
+  trainer.trainStep();
+  std::vector<const Trace*> traces;
+  for (const Rollout& r : trainer.lastRollouts()) traces.push_back(&r.trace);
+  PolicyForwardOptions po;
+  po.undoId = trainer.undoId();
+  po.temperature = 0.9;
+  po.undoLogitBias = 3.0;
+  torch::NoGradGuard noGrad;
+  Transformer model = trainer.model();
+  const PolicyLogprobs after = policyLogprobs(model, traces, po);
+  // sum over sampled tokens of (logp_after - logp_sampling) x advantage must be positive.
+  double score = 0.0, moved = 0.0;
+  for (std::size_t b = 0; b < traces.size(); ++b) {
+    const Rollout& r = trainer.lastRollouts()[b];
+    for (std::size_t k = 0; k < r.trace.steps.size(); ++k) {
+      const double delta = after.logp[b][k].item<double>() - *r.trace.steps[k].logprob;
+      score += delta * (r.advantage + r.credit.credit[k]);
+      moved += std::abs(delta);
+    }
+  }
+  EXPECT_GT(moved, 1e-3);
+  EXPECT_GT(score, 0.0);
 }
 
 TEST(GrpoTrainer, EveryLossTypeAndScalingTrains) {
