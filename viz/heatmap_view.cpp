@@ -123,6 +123,13 @@ HeatmapView::HeatmapView(QWidget* parent)
   m_maskLayer =
       new CellMaskLayer(m_plot, m_plot->xAxis2, m_plot->yAxis, QString::fromLatin1(kShadingLayer));
 
+  m_plot->axisRect()->setRangeDrag(Qt::Horizontal | Qt::Vertical);
+  m_plot->axisRect()->setRangeZoom(Qt::Horizontal | Qt::Vertical);
+  m_plot->axisRect()->setRangeDragAxes(m_plot->xAxis2, m_plot->yAxis);
+  m_plot->axisRect()->setRangeZoomAxes(m_plot->xAxis2, m_plot->yAxis);
+  setZoomPanEnabled(true);
+  connect(m_plot->yAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this,
+          [this] { updateTickLabels(); });
   connect(m_plot, &QCustomPlot::mouseMove, this, &HeatmapView::onMouseMove);
   connect(m_plot, &QCustomPlot::afterLayout, this, [this] { updateTickLabels(); });
   clear();
@@ -162,6 +169,8 @@ bool HeatmapView::setMatrix(HeatmapMatrix matrix, QString* error) {
       }
     }
   }
+  m_visibleRows = rows;
+  m_visibleCols = cols;
   m_plot->xAxis2->setRange(-0.5, std::max(cols, 1) - 0.5);
   m_plot->yAxis->setRange(-0.5, std::max(rows, 1) - 0.5);
   m_rowStep = 0;  // force new tickers
@@ -173,6 +182,24 @@ bool HeatmapView::setMatrix(HeatmapMatrix matrix, QString* error) {
 }
 
 void HeatmapView::clear() { setMatrix(HeatmapMatrix{}); }
+
+void HeatmapView::setVisibleExtent(int rows, int cols) {
+  m_visibleRows = rows < 0 ? m_matrix.rows : std::min(rows, m_matrix.rows);
+  m_visibleCols = cols < 0 ? m_matrix.cols : std::min(cols, m_matrix.cols);
+  fitView();
+}
+
+void HeatmapView::fitView() {
+  m_plot->xAxis2->setRange(-0.5, std::max(m_visibleCols, 1) - 0.5);
+  m_plot->yAxis->setRange(-0.5, std::max(m_visibleRows, 1) - 0.5);
+  updateTickLabels();
+  m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void HeatmapView::setZoomPanEnabled(bool enabled) {
+  m_plot->setInteraction(QCP::iRangeDrag, enabled);
+  m_plot->setInteraction(QCP::iRangeZoom, enabled);
+}
 
 double HeatmapView::valueAt(int row, int col) const {
   if (row < 0 || col < 0 || row >= m_matrix.rows || col >= m_matrix.cols) {
@@ -360,8 +387,11 @@ bool HeatmapView::updateTickLabels() {
     widest = std::max(widest, std::min(metrics.horizontalAdvance(colLabel(c)), kMaxLabelPixels));
   }
   // Before the first layout the rect is empty: assume room for every label, refine after layout.
-  const double cellHeight = rows > 0 && rect.height() > 0 ? double(rect.height()) / rows : 1e9;
-  const double cellWidth = cols > 0 && rect.width() > 0 ? double(rect.width()) / cols : 1e9;
+  // Cell sizes follow the axis ranges, so zooming in shows more labels.
+  const double shownRows = std::max(1.0, m_plot->yAxis->range().size());
+  const double shownCols = std::max(1.0, m_plot->xAxis2->range().size());
+  const double cellHeight = rows > 0 && rect.height() > 0 ? double(rect.height()) / shownRows : 1e9;
+  const double cellWidth = cols > 0 && rect.width() > 0 ? double(rect.width()) / shownCols : 1e9;
   const bool vertical = widest + 4 > cellWidth;
   const int rowStep = std::max(1, int(std::ceil(lineHeight / cellHeight)));
   const int colStep =

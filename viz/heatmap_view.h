@@ -89,6 +89,19 @@ class HeatmapView : public QWidget {
   /** Number of hatched cells. */
   int shadedCount() const;
 
+  /**
+   * Shows only the top-left @p rows × @p cols cells (clamped to the matrix; -1 = all), e.g. the
+   * queries and keys that exist at a replay step. Only the axis ranges change: nothing is
+   * rebuilt, so this is cheap for large matrices. Also what "fit" goes back to after zoom/pan.
+   */
+  void setVisibleExtent(int rows, int cols);
+  /** The extent set by setVisibleExtent() (the matrix size by default). */
+  QSize visibleExtent() const { return QSize(m_visibleCols, m_visibleRows); }
+  /** Resets zoom and pan to the visible extent. */
+  void fitView();
+  /** Mouse-wheel zoom and drag-to-pan on both axes (on by default). */
+  void setZoomPanEnabled(bool enabled);
+
   /** The cell under @p pos (pixel coordinates of plot()), or an invalid cell outside the matrix. */
   HeatmapCell cellAt(const QPointF& pos) const;
   /** The read-out for a cell, e.g. "query 'x' → key 'y': 0.123"; empty outside the matrix. */
@@ -134,6 +147,8 @@ class HeatmapView : public QWidget {
   QString m_colTitle;
   bool m_autoRange = true;
   HeatmapCell m_hovered;
+  int m_visibleRows = 0;
+  int m_visibleCols = 0;
   int m_rowStep = 0;  // label every n-th row / column, so labels never overlap
   int m_colStep = 0;
   bool m_colVertical = false;

@@ -9,6 +9,7 @@
 
 #include "util/build_info.h"
 #include "util/log.h"
+#include "widgets/decode_controller.h"
 #include "widgets/main_window.h"
 #include "widgets/open_kind.h"
 
@@ -101,10 +102,6 @@ void applyOptions(const Options& options, MainWindow* window) {
       log->error("command line: '{}' is a run store; pass it with --store", path.toStdString());
     } else {
       window->setStartupRequest(*request);
-      log->info(
-          "command line asks to open {} '{}'; opening is not available in this version "
-          "yet, the request is kept",
-          nmar::widgets::openKindName(request->kind).toStdString(), request->path.toStdString());
     }
   }
 }
@@ -130,14 +127,10 @@ int main(int argc, char** argv) {
   window.setDeviceText(info.cudaAvailable ? QStringLiteral("CPU (CUDA available)")
                                           : QStringLiteral("CPU"));
   applyOptions(options, &window);
-  QObject::connect(
-      &window, &MainWindow::openRequested, &window, [](OpenKind kind, const QString& path) {
-        nmar::core::logger("app.workbench")
-            ->warn("opening a {} is not available in this version yet: '{}'",
-                   nmar::widgets::openKindName(kind).toStdString(), path.toStdString());
-      });
+  nmar::widgets::DecodeController decode(&window);  // stack, attention and replay panels
 
   window.restoreLayout();
   window.show();
+  decode.openStartup();  // the command line's checkpoint or trace, else the bundled demo
   return app.exec();
 }

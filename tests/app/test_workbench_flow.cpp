@@ -1,0 +1,254 @@
+// The real main window with the decode controller: open a model, decode, inject an error, watch
+// the pop reach the stack panel, replay a trace to step k, and open bad files without a crash.
+#include <cmath>
+
+#include <QDir>
+#include <QFile>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include "viz/heatmap_view.h"
+#include "widgets/attention_panel.h"
+#include "widgets/decode_controller.h"
+#include "widgets/generation_stack_panel.h"
+#include "widgets/log_pane.h"
+#include "widgets/main_window.h"
+#include "widgets/replay_bar.h"
+#include "workbench_test_support.h"
+
+using namespace nmar::widgets;
+using nmar::testing::waitFor;
+
+namespace {
+
+/** Decode options that make a random tiny model pop as soon as it can. */
+DecodeOptions poppingOptions(int maxNew) {
+  DecodeOptions o;
+  o.temperature = 1.0;
+  o.topP = 1.0;
+  o.seed = 3;
+  o.maxNewTokens = maxNew;
+  o.undoBias = 9.0;
+  return o;
+}
+
+}  // namespace
+
+class TestWorkbenchFlow : public QObject {
+  Q_OBJECT
+ private Q_SLOTS:
+  void initTestCase();
+  void openRunInjectAndPop();
+  void pauseStopsARun();
+  void replayTraceToStep();
+  void exportsPlotsAndTraces();
+  void badFilesGiveMessages();
+
+ private:
+  /** A window with its controller and the test model loaded. */
+  struct Bench {
+    MainWindow window;
+    DecodeController controller{&window};
+  };
+  void loadModel(Bench& bench);
+
+  QTemporaryDir m_dir;
+  QString m_model;
+  QString m_tracePath;
+};
+
+void TestWorkbenchFlow::initTestCase() {
+  QStandardPaths::setTestModeEnabled(true);
+  QVERIFY(m_dir.isValid());
+  m_model = nmar::testing::makeUndoCheckpoint(m_dir.path());
+  QVERIFY2(!m_model.startsWith(QLatin1String("FAILED")), qPrintable(m_model));
+  m_tracePath = m_dir.filePath(QStringLiteral("decoded.json"));
+}
+
+void TestWorkbenchFlow::loadModel(Bench& bench) {
+  bench.window.show();
+  QSignalSpy loaded(&bench.controller, &DecodeController::modelLoaded);
+  bench.window.requestOpen(OpenKind::Checkpoint, m_model);  // as File → Open checkpoint does
+  QVERIFY(waitFor(loaded));
+  QVERIFY(bench.controller.modelReady());
+  QVERIFY2(bench.window.modelText().startsWith(QStringLiteral("model (llama")),
+           qPrintable(bench.window.modelText()));
+  QVERIFY(bench.window.runActions().run->isEnabled());
+  QVERIFY(bench.controller.modelInfo().undoId >= 0);
+}
+
+void TestWorkbenchFlow::openRunInjectAndPop() {
+  Bench bench;
+  loadModel(bench);
+  GenerationStackPanel* panel = bench.controller.stackPanel();
+  panel->setPrompt(QStringLiteral("12+3="));
+  panel->setOptions(poppingOptions(12));
+  QSignalSpy steps(&bench.controller, &DecodeController::stepsArrived);
+  QSignalSpy finished(&bench.controller, &DecodeController::decodeFinished);
+
+  // Step once (a push: nothing can be popped yet), then inject "7", then run to the end.
+  QTest::mouseClick(panel->stepButton(), Qt::LeftButton);
+  QVERIFY(waitFor(steps, 1));
+  QCOMPARE(bench.controller.timeline().stepCount(), 1);
+  QCOMPARE(panel->snapshot().stack.size(), 1);
+  panel->injectTokenEdit()->setText(QStringLiteral("7"));
+  QTest::mouseClick(panel->injectButton(), Qt::LeftButton);
+  QVERIFY(waitFor(steps, 2));
+  QCOMPARE(panel->snapshot().stack.size(), 2);
+  QVERIFY(panel->snapshot().stack.last().forced);
+  QCOMPARE(panel->snapshot().stack.last().text, QStringLiteral("7"));
+  bench.window.runActions().run->trigger();  // the menu's Run
+  QVERIFY(waitFor(finished));
+  QCOMPARE(finished.first().first().toString(), QStringLiteral("max_new_tokens"));
+
+  // The pop reached the stack panel: the forced "7" and its UNDO are in the pruned lane.
+  const StackSnapshot& snap = panel->snapshot();
+  QCOMPARE(snap.applied, 12);
+  QVERIFY2(!snap.pruned.isEmpty(), "no token was popped");
+  QCOMPARE(snap.pruned.first().token.text, QStringLiteral("7"));
+  QVERIFY(snap.pruned.first().token.forced);
+  QCOMPARE(snap.pruned.first().undo.step, 2);  // the UNDO right after the injection
+  QCOMPARE(snap.depths.size(), 12);
+  QCOMPARE(snap.stack.size(), snap.depths.last());
+  QCOMPARE(bench.controller.replayBar()->stepCount(), 12);
+  QVERIFY(bench.window.jobText().startsWith(QStringLiteral("finished")));
+  QString error;
+  QVERIFY2(bench.controller.exportTrace(m_tracePath, &error), qPrintable(error));
+}
+
+void TestWorkbenchFlow::pauseStopsARun() {
+  Bench bench;
+  loadModel(bench);
+  GenerationStackPanel* panel = bench.controller.stackPanel();
+  DecodeOptions o = poppingOptions(100000);
+  o.undoBias = 0;
+  o.stopAtEos = false;
+  panel->setOptions(o);
+  panel->setPrompt(QStringLiteral("1+1="));
+  QSignalSpy running(&bench.controller, &DecodeController::runningChanged);
+  QSignalSpy steps(&bench.controller, &DecodeController::stepsArrived);
+  QTest::mouseClick(panel->runButton(), Qt::LeftButton);
+  QVERIFY(waitFor(steps, 2));
+  QVERIFY(bench.controller.isRunning());
+  QVERIFY(!panel->runButton()->isEnabled());
+  QTest::mouseClick(panel->pauseButton(), Qt::LeftButton);
+  QVERIFY(QTest::qWaitFor([&] { return !bench.controller.isRunning(); }, 10000));
+  QVERIFY(bench.window.jobText().startsWith(QStringLiteral("paused")));
+  const int count = bench.controller.timeline().stepCount();
+  QVERIFY(count > 0 && count < 100000);
+  QTest::qWait(200);
+  QCOMPARE(bench.controller.timeline().stepCount(), count);  // nothing runs after the pause
+  // Step goes on from where it paused (same decode).
+  QTest::mouseClick(panel->stepButton(), Qt::LeftButton);
+  QVERIFY(
+      QTest::qWaitFor([&] { return bench.controller.timeline().stepCount() == count + 1; }, 10000));
+}
+
+void TestWorkbenchFlow::replayTraceToStep() {
+  QVERIFY2(QFile::exists(m_tracePath), "openRunInjectAndPop writes the trace");
+  Bench bench;
+  QSignalSpy opened(&bench.controller, &DecodeController::traceOpened);
+  QSignalSpy shown(bench.controller.attentionPanel(), &AttentionPanel::mapShown);
+  bench.window.requestOpen(OpenKind::Trace, m_tracePath);
+  QVERIFY(waitFor(opened));
+  QVERIFY(waitFor(shown));
+  const nmar::core::Trace& trace = bench.controller.timeline().trace();
+  const int m = int(trace.promptIds.size());
+  QCOMPARE(int(trace.steps.size()), 12);
+  QCOMPARE(bench.controller.position(), 12);
+
+  // Replay to step 2: "x 7" on the stack, nothing pruned yet; then to 3: the UNDO popped "7".
+  ReplayBar* replay = bench.controller.replayBar();
+  replay->setPosition(2);
+  const GenerationStackPanel* panel = bench.controller.stackPanel();
+  QCOMPARE(panel->snapshot().applied, 2);
+  QCOMPARE(panel->snapshot().stack.size(), 2);
+  QCOMPARE(panel->snapshot().stack.last().text, QStringLiteral("7"));
+  QVERIFY(panel->snapshot().pruned.isEmpty());
+  replay->stepForward();
+  QCOMPARE(panel->snapshot().applied, 3);
+  QCOMPARE(panel->snapshot().stackTexts().size(), 1);
+  QCOMPARE(panel->snapshot().prunedTexts(), QStringList{QStringLiteral("7")});
+
+  // The attention panel shows the queries and keys that exist at step 4, the pruned ones hatched.
+  replay->setPosition(4);
+  const nmar::viz::HeatmapView* view = bench.controller.attentionPanel()->recordedView();
+  QCOMPARE(view->visibleExtent(), QSize(m + 4, 4));
+  QCOMPARE(view->matrix().rows, 12);
+  QCOMPARE(view->matrix().cols, m + 12);
+  QCOMPARE(view->matrix().colLabels.at(m + 1), QStringLiteral("7"));
+  QCOMPARE(view->matrix().rowLabels.at(2), QStringLiteral("⟲"));
+  // Row 2 is the UNDO: it still sees the "7" it pops. Row 3 sees neither (hatched).
+  QVERIFY(std::isfinite(view->valueAt(2, m + 1)));
+  QVERIFY(!view->isShaded(2, m + 1));
+  QVERIFY(view->isShaded(3, m + 1));
+  QVERIFY(view->isShaded(3, m + 2));
+  QVERIFY(!view->isShaded(3, m - 1));
+  double sum = 0;
+  for (int c = 0; c < view->matrix().cols; ++c)
+    if (std::isfinite(view->valueAt(3, c))) sum += view->valueAt(3, c);
+  QVERIFY2(std::abs(sum - 1.0) < 1e-3, qPrintable(QString::number(sum)));  // a distribution
+
+  // Play runs to the end by itself.
+  replay->setSpeed(40);
+  replay->play();
+  QVERIFY(QTest::qWaitFor([&] { return !replay->isPlaying(); }, 10000));
+  QCOMPARE(panel->snapshot().applied, 12);
+}
+
+void TestWorkbenchFlow::exportsPlotsAndTraces() {
+  Bench bench;
+  QSignalSpy shown(bench.controller.attentionPanel(), &AttentionPanel::mapShown);
+  bench.window.requestOpen(OpenKind::Trace, m_tracePath);
+  QVERIFY(waitFor(shown));
+  for (const char* ext : {"png", "svg", "pdf"}) {
+    const QString path = m_dir.filePath(QStringLiteral("attention.%1").arg(QLatin1String(ext)));
+    QString error;
+    QVERIFY2(bench.controller.exportPlot(path, &error), qPrintable(error));
+    QVERIFY(QFileInfo(path).size() > 1000);
+  }
+  QString error;
+  QVERIFY(!bench.controller.exportPlot(m_dir.filePath(QStringLiteral("x.bmp")), &error));
+  QVERIFY(!error.isEmpty());
+  const QString copy = m_dir.filePath(QStringLiteral("copy.json"));
+  QVERIFY2(bench.controller.exportTrace(copy, &error), qPrintable(error));
+  QVERIFY(QFileInfo(copy).size() > 100);
+}
+
+void TestWorkbenchFlow::badFilesGiveMessages() {
+  Bench bench;
+  QSignalSpy errors(&bench.controller, &DecodeController::errorShown);
+  const QString garbage = m_dir.filePath(QStringLiteral("garbage.json"));
+  QFile f(garbage);
+  QVERIFY(f.open(QIODevice::WriteOnly));
+  f.write("{\"format\": \"nmar-trace/1\", \"steps\": 3");
+  f.close();
+  bench.window.requestOpen(OpenKind::Trace, garbage);
+  QVERIFY(waitFor(errors, 1));
+  QVERIFY2(errors.last().first().toString().contains(QStringLiteral("garbage.json")),
+           qPrintable(errors.last().first().toString()));
+
+  const QString empty = m_dir.filePath(QStringLiteral("empty-folder"));
+  QVERIFY(QDir().mkpath(empty));
+  bench.window.requestOpen(OpenKind::Checkpoint, empty);
+  QVERIFY(waitFor(errors, 2));
+  QVERIFY2(errors.last().first().toString().contains(QStringLiteral("empty-folder")),
+           qPrintable(errors.last().first().toString()));
+  QVERIFY(!bench.controller.modelReady());
+  QVERIFY(!bench.window.runActions().run->isEnabled());
+  // Both reached the log pane as errors.
+  int errorLines = 0;
+  for (const LogLine& line : bench.window.logPane()->lines())
+    errorLines += line.level >= LogLevel::Error;
+  QVERIFY(errorLines >= 2);
+  QCOMPARE(bench.controller.timeline().stepCount(), 0);
+}
+
+QTEST_MAIN(TestWorkbenchFlow)
+#include "test_workbench_flow.moc"
