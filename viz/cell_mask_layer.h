@@ -3,6 +3,7 @@
  * @file A QCustomPlot layerable that hatches a set of matrix cells (e.g. pruned attention keys).
  * Internal to viz: it includes QCustomPlot, so only viz .cpp files include it.
  */
+#include <cstdint>
 #include <vector>
 
 #include "viz/qcp.h"
@@ -31,6 +32,11 @@ class CellMaskLayer : public QCPLayerable {
   void draw(QCPPainter* painter) override;
 
  private:
+  /** Above this many visible cells the mask is drawn as one screen-sized image. */
+  static constexpr std::int64_t kVectorCellLimit = 4096;
+  void drawVector(QCPPainter* painter, int r0, int r1, int c0, int c1);
+  void drawRaster(QCPPainter* painter, int r0, int r1, int c0, int c1);
+
   QPointer<QCPAxis> m_keyAxis;
   QPointer<QCPAxis> m_valueAxis;
   int m_rows = 0;

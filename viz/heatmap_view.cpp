@@ -52,6 +52,63 @@ QSharedPointer<QCPAxisTicker> labelTicker(int count, int step, const QFont& font
   return ticker;
 }
 
+/**
+ * QCPColorMap that keeps its mirrored image between replots. The row axis is reversed (row 0 at
+ * the top), and QCPColorMap::draw() mirrors its whole map image on every replot for that: 16 MB
+ * copied per frame for a 2,000 × 2,000 map. Here the mirrored image is made once per data or
+ * colour change. Vector exports (PDF/SVG) take the base class's path.
+ */
+class CachedColorMap : public QCPColorMap {
+ public:
+  using QCPColorMap::QCPColorMap;
+  /** Call after changing the data cells (QCPColorMapData does not tell subclasses). */
+  void markDataChanged() { m_dataChanged = true; }
+
+ protected:
+  void draw(QCPPainter* painter) override {
+    if (painter->modes().testFlag(QCPPainter::pmVectorized) || !mKeyAxis || !mValueAxis ||
+        mMapData->isEmpty()) {
+      m_dataChanged = false;
+      QCPColorMap::draw(painter);
+      return;
+    }
+    applyDefaultAntialiasingHint(painter);
+    if (m_dataChanged || mMapImageInvalidated) {
+      updateMapImage();
+      m_dataChanged = false;
+    }
+    const bool mirrorX = keyAxis()->rangeReversed();
+    const bool mirrorY = valueAxis()->rangeReversed();
+    if (m_sourceKey != mMapImage.cacheKey() || m_mirrorX != mirrorX || m_mirrorY != mirrorY) {
+      m_mirrored = mMapImage.mirrored(mirrorX, mirrorY);
+      m_sourceKey = mMapImage.cacheKey();
+      m_mirrorX = mirrorX;
+      m_mirrorY = mirrorY;
+    }
+    // As QCPColorMap::draw(): cells are centred on the data range, so extend by half a cell.
+    QRectF imageRect =
+        QRectF(coordsToPixels(mMapData->keyRange().lower, mMapData->valueRange().lower),
+               coordsToPixels(mMapData->keyRange().upper, mMapData->valueRange().upper))
+            .normalized();
+    const double halfW =
+        mMapData->keySize() > 1 ? 0.5 * imageRect.width() / (mMapData->keySize() - 1) : 0.0;
+    const double halfH =
+        mMapData->valueSize() > 1 ? 0.5 * imageRect.height() / (mMapData->valueSize() - 1) : 0.0;
+    imageRect.adjust(-halfW, -halfH, halfW, halfH);
+    const bool smooth = painter->renderHints().testFlag(QPainter::SmoothPixmapTransform);
+    painter->setRenderHint(QPainter::SmoothPixmapTransform, mInterpolate);
+    painter->drawImage(imageRect, m_mirrored);
+    painter->setRenderHint(QPainter::SmoothPixmapTransform, smooth);
+  }
+
+ private:
+  bool m_dataChanged = true;
+  QImage m_mirrored;
+  qint64 m_sourceKey = 0;
+  bool m_mirrorX = false;
+  bool m_mirrorY = false;
+};
+
 }  // namespace
 
 QString HeatmapMatrix::validate() const {
@@ -105,7 +162,7 @@ HeatmapView::HeatmapView(QWidget* parent)
   m_plot->xAxis2->setLabel(m_colTitle);
   m_plot->yAxis->setLabel(m_rowTitle);
 
-  m_colorMap = new QCPColorMap(m_plot->xAxis2, m_plot->yAxis);
+  m_colorMap = new CachedColorMap(m_plot->xAxis2, m_plot->yAxis);
   m_colorMap->setInterpolate(false);
   m_colorScale = new QCPColorScale(m_plot);
   m_colorScale->setType(QCPAxis::atRight);
@@ -169,12 +226,14 @@ bool HeatmapView::setMatrix(HeatmapMatrix matrix, QString* error) {
       }
     }
   }
+  static_cast<CachedColorMap*>(m_colorMap)->markDataChanged();
   m_visibleRows = rows;
   m_visibleCols = cols;
   m_plot->xAxis2->setRange(-0.5, std::max(cols, 1) - 0.5);
   m_plot->yAxis->setRange(-0.5, std::max(rows, 1) - 0.5);
   m_rowStep = 0;  // force new tickers
   m_colStep = 0;
+  m_widestColLabel = -1;
   updateTickLabels();
   updateColorRange();
   m_plot->replot(QCustomPlot::rpQueuedReplot);
@@ -382,10 +441,14 @@ bool HeatmapView::updateTickLabels() {
   const int cols = m_matrix.cols;
   const QFontMetrics metrics(m_plot->yAxis->tickLabelFont());
   const double lineHeight = metrics.height() * 1.15;
-  int widest = 0;
-  for (int c = 0; c < cols; ++c) {
-    widest = std::max(widest, std::min(metrics.horizontalAdvance(colLabel(c)), kMaxLabelPixels));
+  if (m_widestColLabel < 0) {  // once per matrix: measuring 2,000 labels per frame shows
+    m_widestColLabel = 0;
+    for (int c = 0; c < cols; ++c) {
+      m_widestColLabel = std::max(
+          m_widestColLabel, std::min(metrics.horizontalAdvance(colLabel(c)), kMaxLabelPixels));
+    }
   }
+  const int widest = m_widestColLabel;
   // Before the first layout the rect is empty: assume room for every label, refine after layout.
   // Cell sizes follow the axis ranges, so zooming in shows more labels.
   const double shownRows = std::max(1.0, m_plot->yAxis->range().size());

@@ -149,7 +149,8 @@ class HeatmapView : public QWidget {
   HeatmapCell m_hovered;
   int m_visibleRows = 0;
   int m_visibleCols = 0;
-  int m_rowStep = 0;  // label every n-th row / column, so labels never overlap
+  int m_widestColLabel = -1;  // pixels; -1: not measured for this matrix yet
+  int m_rowStep = 0;          // label every n-th row / column, so labels never overlap
   int m_colStep = 0;
   bool m_colVertical = false;
 };

@@ -78,6 +78,7 @@ QStringList promptLabelsFor(const core::Trace& trace, const QStringList& vocabul
 void DecodeTimeline::reset(const core::Trace& header) {
   m_trace = header;
   m_seenTexts.clear();
+  m_chips.clear();
   for (const core::TraceStep& s : m_trace.steps)
     if (s.kind == core::StepKind::kPush)
       m_seenTexts.insert(s.token, QString::fromStdString(s.text));
@@ -94,6 +95,7 @@ void DecodeTimeline::append(const QList<core::TraceStep>& steps) {
 
 void DecodeTimeline::setVocabulary(const QStringList& texts) {
   m_vocabulary = texts;
+  m_chips.clear();
   m_promptLabels = promptLabelsFor(m_trace, m_vocabulary);
 }
 
@@ -129,8 +131,10 @@ StackSnapshot DecodeTimeline::snapshot(int applied) const {
     snap.prompt.append(chip);
   }
   snap.depths.reserve(snap.applied);
+  m_chips.reserve(snap.applied);
+  while (m_chips.size() < snap.applied) m_chips.append(stepChip(int(m_chips.size())));
   for (int k = 0; k < snap.applied; ++k) {
-    TokenChip chip = stepChip(k);
+    const TokenChip& chip = m_chips.at(k);
     if (chip.undo) {
       if (!snap.stack.isEmpty()) {  // a valid trace never pops the prompt
         TokenChip popped = snap.stack.takeLast();

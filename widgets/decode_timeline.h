@@ -87,6 +87,7 @@ class DecodeTimeline {
   QStringList m_promptLabels;
   QStringList m_vocabulary;
   QHash<std::int64_t, QString> m_seenTexts;
+  mutable QList<TokenChip> m_chips;  // stepChip() of each step, made once (replay frames reuse)
 };
 
 /**

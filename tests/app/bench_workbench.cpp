@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
     t.restart();
     view.setMatrix(map.matrix);
     view.setColorRange(0, 1);
-    view.setShadedMask(map.shaded);
+    if (qEnvironmentVariableIsEmpty("NOSHADE")) view.setShadedMask(map.shaded);
     const double set = ms(t);
     t.restart();
     view.plot()->replot(QCustomPlot::rpImmediateRefresh);
@@ -111,15 +111,27 @@ int main(int argc, char** argv) {
     panel.show();
     const QList<int> depths = timeline.snapshot(n).depths;
     std::vector<double> frames;
-    const int from = std::max(0, n - 200);  // the last 200 steps: the longest stacks and maps
+    double stackMs = 0, mapMs = 0, snapMs = 0, extentMs = 0;
+    const int from = std::max(0, n - 100);  // the last 100 steps: the longest stacks and maps
     for (int k = from; k <= n; ++k) {
       t.restart();
-      panel.showSnapshot(timeline.snapshot(k), depths, false);
-      view.setVisibleExtent(k, map.promptLength + k);
-      view.plot()->replot(QCustomPlot::rpImmediateRefresh);
+      const StackSnapshot snap = timeline.snapshot(k);
+      snapMs += ms(t);
+      panel.showSnapshot(snap, depths, false);
       panel.repaint();
+      const double a = ms(t);
+      view.setVisibleExtent(k, map.promptLength + k);
+      extentMs += ms(t) - a;
+      view.plot()->replot(QCustomPlot::rpImmediateRefresh);
       frames.push_back(ms(t));
+      stackMs += a;
+      mapMs += frames.back() - a;
     }
+    const double f = double(frames.size());
+    std::fprintf(stderr,
+                 "n=%d: stack panel %.2f ms/frame (snapshot %.2f), attention %.2f ms/frame "
+                 "(set extent %.2f)\n",
+                 n, stackMs / f, snapMs / f, mapMs / f, extentMs / f);
     std::sort(frames.begin(), frames.end());
     double mean = 0;
     for (double f : frames) mean += f;
