@@ -134,7 +134,9 @@ bool DecodeWorker::ensureStarted() {
     s.modelName = m_engine->info.dir.toStdString();
     s.tokenizerName = m_engine->info.dir.toStdString() + " (" + tok.kind() + ")";
     m_pendingInjections.clear();
-    for (const Injection& inj : m_options.scheduled) {
+    const QList<Injection> scheduled = m_options.scheduled + m_nextStart;
+    m_nextStart.clear();
+    for (const Injection& inj : scheduled) {
       if (inj.step < 0) continue;
       s.forced.push_back({inj.step, encodeInjection(inj.token)});
     }
@@ -265,7 +267,7 @@ void DecodeWorker::injectAt(int step, const QString& tokenText) {
   if (m_engine && m_engine->decoder && !m_engine->decoder->done()) {
     m_pendingInjections.append({step, tokenText});
   } else {
-    m_options.scheduled.append({step, tokenText});  // for the next start
+    m_nextStart.append({step, tokenText});  // for the next start
   }
 }
 
@@ -281,6 +283,7 @@ void DecodeWorker::reset() {
   }
   m_pending.clear();
   m_pendingInjections.clear();
+  m_nextStart.clear();
   m_pause.store(false);
   Q_EMIT resetDone();
 }

@@ -100,6 +100,7 @@ class DecodeWorker : public QObject {
   QString m_prompt;
   DecodeOptions m_options;
   QList<Injection> m_pendingInjections;  // scheduled after the start
+  QList<Injection> m_nextStart;          // scheduled before it: taken by the next start
   QList<core::TraceStep> m_pending;      // steps not yet sent
   QElapsedTimer m_sinceFlush;
 };

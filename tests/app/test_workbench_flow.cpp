@@ -16,6 +16,7 @@
 #include "viz/heatmap_view.h"
 #include "widgets/attention_panel.h"
 #include "widgets/decode_controller.h"
+#include "widgets/demo_locator.h"
 #include "widgets/generation_stack_panel.h"
 #include "widgets/log_pane.h"
 #include "widgets/main_window.h"
@@ -49,6 +50,10 @@ class TestWorkbenchFlow : public QObject {
   void replayTraceToStep();
   void exportsPlotsAndTraces();
   void badFilesGiveMessages();
+  void injectAtAChosenStep();
+  void startupOpensTheDemo();
+  void startupWithoutDemoSaysSo();
+  void startupRequestWins();
 
  private:
   /** A window with its controller and the test model loaded. */
@@ -248,6 +253,84 @@ void TestWorkbenchFlow::badFilesGiveMessages() {
     errorLines += line.level >= LogLevel::Error;
   QVERIFY(errorLines >= 2);
   QCOMPARE(bench.controller.timeline().stepCount(), 0);
+}
+
+void TestWorkbenchFlow::injectAtAChosenStep() {
+  Bench bench;
+  loadModel(bench);
+  GenerationStackPanel* panel = bench.controller.stackPanel();
+  DecodeOptions o = poppingOptions(6);
+  o.undoBias = -20;  // no pops: the forced token stays where it was put
+  panel->setOptions(o);
+  panel->setPrompt(QStringLiteral("2+2="));
+  panel->injectTokenEdit()->setText(QStringLiteral("5"));
+  panel->injectStepBox()->setValue(3);  // step number 3 (1-based, as shown)
+  QTest::mouseClick(panel->injectButton(), Qt::LeftButton);
+  QSignalSpy finished(&bench.controller, &DecodeController::decodeFinished);
+  QTest::mouseClick(panel->runButton(), Qt::LeftButton);
+  QVERIFY(waitFor(finished));
+  const auto& steps = bench.controller.timeline().trace().steps;
+  QVERIFY(steps.size() >= 3);
+  for (std::size_t k = 0; k < steps.size(); ++k) QCOMPARE(steps[k].forced, k == 2);
+  QCOMPARE(QString::fromStdString(steps[2].text), QStringLiteral("5"));
+  QCOMPARE(panel->snapshot().stack.at(2).text, QStringLiteral("5"));
+  QVERIFY(panel->snapshot().stack.at(2).forced);
+}
+
+void TestWorkbenchFlow::startupOpensTheDemo() {
+  QTemporaryDir demo;
+  const QString error = QString::fromStdString(
+      nmar::testing::writeUndoCheckpoint(demo.filePath(QStringLiteral("addition")).toStdString()));
+  QVERIFY2(error.isEmpty(), qPrintable(error));
+  QVERIFY(QDir().mkpath(demo.filePath(QStringLiteral("traces"))));
+  QVERIFY(QFile::copy(m_tracePath, demo.filePath(QStringLiteral("traces/addition.json"))));
+  qputenv("NMAR_DEMO_DIR", demo.path().toUtf8());
+  Bench bench;
+  QSignalSpy loaded(&bench.controller, &DecodeController::modelLoaded);
+  QSignalSpy opened(&bench.controller, &DecodeController::traceOpened);
+  bench.controller.openStartup();
+  QVERIFY(waitFor(loaded));
+  QVERIFY(waitFor(opened));
+  qunsetenv("NMAR_DEMO_DIR");
+  QCOMPARE(bench.controller.modelInfo().name, QStringLiteral("addition"));
+  QCOMPARE(bench.controller.timeline().stepCount(), 12);
+  QVERIFY(bench.window.runActions().run->isEnabled());  // Run and Inject work at once
+}
+
+void TestWorkbenchFlow::startupWithoutDemoSaysSo() {
+  QTemporaryDir empty;
+  qputenv("NMAR_DEMO_DIR", empty.path().toUtf8());
+  const QString found = findDemoModel();
+  if (!found.isEmpty()) {
+    qunsetenv("NMAR_DEMO_DIR");
+    QSKIP(qPrintable(QStringLiteral("a demo model exists at %1; the 'no demo' message cannot "
+                                    "show")
+                         .arg(found)));
+  }
+  Bench bench;
+  bench.controller.openStartup();
+  qunsetenv("NMAR_DEMO_DIR");
+  QVERIFY(QTest::qWaitFor(
+      [&] {
+        return bench.window.logPane()->visibleText().contains(
+            QStringLiteral("no bundled demo model"));
+      },
+      5000));
+  QVERIFY(bench.window.logPane()->visibleText().contains(empty.path()));
+  QVERIFY(!bench.controller.modelReady());
+  QCOMPARE(bench.window.modelText(), QStringLiteral("none"));
+}
+
+void TestWorkbenchFlow::startupRequestWins() {
+  Bench bench;
+  bench.window.setStartupRequest(OpenRequest{OpenKind::Trace, m_tracePath});
+  QSignalSpy opened(&bench.controller, &DecodeController::traceOpened);
+  QSignalSpy loaded(&bench.controller, &DecodeController::modelLoaded);
+  bench.controller.openStartup();
+  QVERIFY(waitFor(opened));
+  QCOMPARE(opened.first().first().toString(), m_tracePath);
+  QTest::qWait(100);
+  QCOMPARE(loaded.count(), 0);  // the demo is not opened on top of what was asked for
 }
 
 QTEST_MAIN(TestWorkbenchFlow)
