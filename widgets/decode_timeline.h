@@ -103,3 +103,4 @@ QString visibleText(const QString& text);
 
 Q_DECLARE_METATYPE(nmar::core::TraceStep)
 Q_DECLARE_METATYPE(nmar::core::Trace)
+Q_DECLARE_METATYPE(nmar::widgets::TokenChip)
