@@ -6,7 +6,6 @@
 #include <QFileInfo>
 #include <QMenu>
 #include <QMetaObject>
-#include <QSettings>
 #include <QStatusBar>
 #include <QThread>
 #include <QtConcurrent/QtConcurrentRun>
@@ -26,38 +25,6 @@ namespace nmar::widgets {
 namespace {
 
 auto guiLog() { return core::logger("gui"); }
-
-/** The decode controls as kept between sessions (QSettings group "decode"). */
-void saveDecodeSettings(const QString& prompt, const DecodeOptions& o) {
-  QSettings settings;
-  settings.beginGroup(QStringLiteral("decode"));
-  settings.setValue(QStringLiteral("prompt"), prompt);
-  settings.setValue(QStringLiteral("mode"), int(o.mode));
-  settings.setValue(QStringLiteral("temperature"), o.temperature);
-  settings.setValue(QStringLiteral("topP"), o.topP);
-  settings.setValue(QStringLiteral("topK"), o.topK);
-  settings.setValue(QStringLiteral("seed"), qulonglong(o.seed));
-  settings.setValue(QStringLiteral("maxNewTokens"), o.maxNewTokens);
-  settings.setValue(QStringLiteral("undoBias"), o.undoBias);
-  settings.setValue(QStringLiteral("stopAtEos"), o.stopAtEos);
-}
-
-void restoreDecodeSettings(GenerationStackPanel* panel) {
-  QSettings settings;
-  settings.beginGroup(QStringLiteral("decode"));
-  DecodeOptions o = panel->options();
-  const int mode = settings.value(QStringLiteral("mode"), int(o.mode)).toInt();
-  if (mode >= 0 && mode <= int(core::TraceMode::kResample)) o.mode = core::TraceMode(mode);
-  o.temperature = settings.value(QStringLiteral("temperature"), o.temperature).toDouble();
-  o.topP = settings.value(QStringLiteral("topP"), o.topP).toDouble();
-  o.topK = settings.value(QStringLiteral("topK"), o.topK).toInt();
-  o.seed = settings.value(QStringLiteral("seed"), qulonglong(o.seed)).toULongLong();
-  o.maxNewTokens = settings.value(QStringLiteral("maxNewTokens"), o.maxNewTokens).toInt();
-  o.undoBias = settings.value(QStringLiteral("undoBias"), o.undoBias).toDouble();
-  o.stopAtEos = settings.value(QStringLiteral("stopAtEos"), o.stopAtEos).toBool();
-  panel->setOptions(o);  // the spin boxes clamp anything out of range
-  panel->setPrompt(settings.value(QStringLiteral("prompt"), panel->prompt()).toString());
-}
 
 }  // namespace
 
@@ -80,7 +47,7 @@ DecodeController::DecodeController(MainWindow* window) : QObject(window), m_wind
           &DecodeController::onTraceRead);
 
   createPanels();
-  restoreDecodeSettings(m_stack);
+  m_stack->restoreSettings();
   createMenuActions();
   connectWorker();
   connect(window, &MainWindow::openRequested, this, &DecodeController::onOpenRequested);
@@ -88,7 +55,7 @@ DecodeController::DecodeController(MainWindow* window) : QObject(window), m_wind
 }
 
 DecodeController::~DecodeController() {
-  saveDecodeSettings(m_stack->prompt(), m_stack->options());
+  m_stack->saveSettings();
   m_worker->requestCancel();
   m_thread->quit();
   m_thread->wait();

@@ -59,7 +59,7 @@ void DecodeWorker::fail(const QString& what, const std::exception& e) {
 }
 
 void DecodeWorker::loadCheckpoint(const QString& dir) {
-  reset();
+  clearDecoder();  // quietly: a trace the panels show (a replay) stays
   try {
     auto engine = std::make_unique<Engine>();
     engine->model = core::loadPretrained(dir.toStdString());
@@ -272,6 +272,11 @@ void DecodeWorker::injectAt(int step, const QString& tokenText) {
 }
 
 void DecodeWorker::reset() {
+  clearDecoder();
+  Q_EMIT resetDone();
+}
+
+void DecodeWorker::clearDecoder() {
   m_pause.store(true);
   if (m_running) {
     m_running = false;
@@ -285,7 +290,6 @@ void DecodeWorker::reset() {
   m_pendingInjections.clear();
   m_nextStart.clear();
   m_pause.store(false);
-  Q_EMIT resetDone();
 }
 
 void DecodeWorker::computeComparison(const core::Trace& trace, AttentionSelection selection,

@@ -85,6 +85,8 @@ class DecodeWorker : public QObject {
  private:
   struct Engine;
 
+  /** Stops and forgets the decode (no signal but runningChanged). */
+  void clearDecoder();
   bool ensureStarted();
   void runChunk();
   void stepOnce();

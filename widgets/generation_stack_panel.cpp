@@ -11,6 +11,7 @@
 #include <QPushButton>
 #include <QScrollArea>
 #include <QScrollBar>
+#include <QSettings>
 #include <QSpinBox>
 #include <QVBoxLayout>
 
@@ -233,6 +234,38 @@ void GenerationStackPanel::showSnapshot(const StackSnapshot& snapshot, const QLi
                          .arg(forced));
   // Follow the top of the stack (or the newest pruned pair), as a terminal follows its output.
   m_scroll->horizontalScrollBar()->setValue(m_scroll->horizontalScrollBar()->maximum());
+}
+
+void GenerationStackPanel::saveSettings() const {
+  const DecodeOptions o = options();
+  QSettings settings;
+  settings.beginGroup(QStringLiteral("decode"));
+  settings.setValue(QStringLiteral("prompt"), prompt());
+  settings.setValue(QStringLiteral("mode"), int(o.mode));
+  settings.setValue(QStringLiteral("temperature"), o.temperature);
+  settings.setValue(QStringLiteral("topP"), o.topP);
+  settings.setValue(QStringLiteral("topK"), o.topK);
+  settings.setValue(QStringLiteral("seed"), qulonglong(o.seed));
+  settings.setValue(QStringLiteral("maxNewTokens"), o.maxNewTokens);
+  settings.setValue(QStringLiteral("undoBias"), o.undoBias);
+  settings.setValue(QStringLiteral("stopAtEos"), o.stopAtEos);
+}
+
+void GenerationStackPanel::restoreSettings() {
+  QSettings settings;
+  settings.beginGroup(QStringLiteral("decode"));
+  DecodeOptions o = options();
+  const int mode = settings.value(QStringLiteral("mode"), int(o.mode)).toInt();
+  if (mode >= 0 && mode <= int(core::TraceMode::kResample)) o.mode = core::TraceMode(mode);
+  o.temperature = settings.value(QStringLiteral("temperature"), o.temperature).toDouble();
+  o.topP = settings.value(QStringLiteral("topP"), o.topP).toDouble();
+  o.topK = settings.value(QStringLiteral("topK"), o.topK).toInt();
+  o.seed = settings.value(QStringLiteral("seed"), qulonglong(o.seed)).toULongLong();
+  o.maxNewTokens = settings.value(QStringLiteral("maxNewTokens"), o.maxNewTokens).toInt();
+  o.undoBias = settings.value(QStringLiteral("undoBias"), o.undoBias).toDouble();
+  o.stopAtEos = settings.value(QStringLiteral("stopAtEos"), o.stopAtEos).toBool();
+  setOptions(o);  // the spin boxes clamp anything out of range
+  setPrompt(settings.value(QStringLiteral("prompt"), prompt()).toString());
 }
 
 const StackSnapshot& GenerationStackPanel::snapshot() const { return m_stackView->snapshot(); }

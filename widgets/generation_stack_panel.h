@@ -38,6 +38,10 @@ class GenerationStackPanel : public QWidget {
   /** Puts @p options into the controls (mode, sampler, seed, length). */
   void setOptions(const DecodeOptions& options);
 
+  /** Keeps the prompt and settings in QSettings (group "decode") / puts them back. */
+  void saveSettings() const;
+  void restoreSettings();
+
   /** Enables the decode controls (a model is loaded) and shows Run vs Pause (@p running). */
   void setControlsEnabled(bool modelReady, bool running);
 

@@ -6,6 +6,7 @@
 #include <QHelpEvent>
 #include <QMouseEvent>
 #include <QPainter>
+#include <QPainterPath>
 #include <QToolTip>
 #include <QVariantAnimation>
 
@@ -160,19 +161,20 @@ void StackView::paintChip(QPainter& p, const Placed& placed, const QRectF& rect)
   p.setBrush(fill);
   p.drawRoundedRect(rect.adjusted(0.5, 0.5, -0.5, -0.5), 4, 4);
   p.setPen(text);
+  QFont f = font();
+  f.setStrikeOut(placed.kind == Placed::Kind::Popped);  // struck out: it no longer counts
+  p.setFont(f);
   p.drawText(rect, Qt::AlignCenter, placed.chip.text);
-  if (placed.kind == Placed::Kind::Popped) {  // struck out: it no longer counts
-    p.setPen(QPen(QColor(190, 60, 60), 1.2));
-    p.drawLine(rect.bottomLeft() + QPointF(3, -5), rect.topRight() + QPointF(-3, 5));
-  }
-  if (placed.chip.forced && placed.kind != Placed::Kind::Undo) {
-    p.setPen(QColor(210, 30, 30));
-    QFont f = p.font();
-    f.setBold(true);
-    p.setFont(f);
-    p.drawText(QRectF(rect.right() - 8, rect.top() - 4, 10, 12), Qt::AlignCenter,
-               QStringLiteral("!"));
-    p.setFont(font());
+  p.setFont(font());
+  if (placed.chip.forced && placed.kind != Placed::Kind::Undo) {  // a red corner: injected
+    QPainterPath corner;
+    corner.moveTo(rect.topRight() + QPointF(-7, 0.5));
+    corner.lineTo(rect.topRight() + QPointF(-0.5, 0.5));
+    corner.lineTo(rect.topRight() + QPointF(-0.5, 7));
+    corner.closeSubpath();
+    p.setPen(Qt::NoPen);
+    p.setBrush(QColor(210, 30, 30));
+    p.drawPath(corner);
   }
 }
 

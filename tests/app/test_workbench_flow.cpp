@@ -54,6 +54,7 @@ class TestWorkbenchFlow : public QObject {
   void startupOpensTheDemo();
   void startupWithoutDemoSaysSo();
   void startupRequestWins();
+  void decodeSettingsPersist();
 
  private:
   /** A window with its controller and the test model loaded. */
@@ -331,6 +332,21 @@ void TestWorkbenchFlow::startupRequestWins() {
   QCOMPARE(opened.first().first().toString(), m_tracePath);
   QTest::qWait(100);
   QCOMPARE(loaded.count(), 0);  // the demo is not opened on top of what was asked for
+}
+
+void TestWorkbenchFlow::decodeSettingsPersist() {
+  {
+    Bench bench;
+    bench.controller.stackPanel()->setPrompt(QStringLiteral("9+9="));
+    DecodeOptions o = poppingOptions(33);
+    o.mode = nmar::core::TraceMode::kResample;
+    bench.controller.stackPanel()->setOptions(o);
+  }  // the controller keeps them when it goes
+  Bench bench;
+  QCOMPARE(bench.controller.stackPanel()->prompt(), QStringLiteral("9+9="));
+  QCOMPARE(bench.controller.stackPanel()->options().maxNewTokens, 33);
+  QCOMPARE(bench.controller.stackPanel()->options().mode, nmar::core::TraceMode::kResample);
+  QCOMPARE(bench.controller.stackPanel()->options().undoBias, 9.0);
 }
 
 QTEST_MAIN(TestWorkbenchFlow)
