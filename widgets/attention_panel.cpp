@@ -7,7 +7,6 @@
 #include <QLabel>
 #include <QPushButton>
 #include <QSplitter>
-#include <QTimer>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
 
@@ -73,10 +72,6 @@ AttentionPanel::AttentionPanel(QWidget* parent) : QWidget(parent) {
   m_readout->setObjectName(QStringLiteral("attentionReadout"));
   layout->addWidget(m_readout);
 
-  m_liveTimer = new QTimer(this);  // coalesces the rebuilds of a live decode (~4 per second)
-  m_liveTimer->setSingleShot(true);
-  m_liveTimer->setInterval(250);
-  connect(m_liveTimer, &QTimer::timeout, this, &AttentionPanel::rebuild);
   m_watcher = new QFutureWatcher<AttentionMap>(this);
   connect(m_watcher, &QFutureWatcher<AttentionMap>::finished, this, &AttentionPanel::onBuilt);
   auto changed = [this] {
@@ -147,17 +142,11 @@ void AttentionPanel::setTrace(std::shared_ptr<const core::Trace> trace,
   m_promptLabels = promptLabels;
   m_stepLabels = stepLabels;
   m_applied = applied;
-  if (compare) {  // a replayed or finished trace: now
-    m_liveTimer->stop();
-    rebuild();
-    requestComparison();
-  } else if (!m_liveTimer->isActive()) {
-    m_liveTimer->start();
-  }
+  rebuild();
+  if (compare) requestComparison();
 }
 
 void AttentionPanel::clear() {
-  m_liveTimer->stop();
   m_trace.reset();
   m_recorded = {};
   m_comparison = {};

@@ -11,7 +11,6 @@
 class QComboBox;
 class QLabel;
 class QPushButton;
-class QTimer;
 
 namespace nmar::viz {
 class HeatmapView;
@@ -37,8 +36,7 @@ class AttentionPanel : public QWidget {
   /**
    * Shows @p trace (shared, never modified) with axis labels; rebuilds the map asynchronously.
    * @p applied: the steps shown (see setApplied()). @p compare: ask for the side-by-side
-   * comparison too (when that view is on); a live decode passes false until it ends, and its
-   * rebuilds are coalesced to about four per second.
+   * comparison too (when that view is on); a live decode passes false until it ends.
    */
   void setTrace(std::shared_ptr<const core::Trace> trace, const QStringList& promptLabels,
                 const QStringList& stepLabels, int applied, bool compare = true);
@@ -100,7 +98,6 @@ class AttentionPanel : public QWidget {
   AttentionMap m_recorded;
   AttentionMap m_comparison;
   QFutureWatcher<AttentionMap>* m_watcher = nullptr;
-  QTimer* m_liveTimer = nullptr;
   bool m_dirty = false;  // a rebuild was asked for while one was running
   int m_requestId = 0;
   bool m_filling = false;

@@ -8,6 +8,7 @@
 #include <QMetaObject>
 #include <QStatusBar>
 #include <QThread>
+#include <QTimer>
 #include <QtConcurrent/QtConcurrentRun>
 
 #include "trace/trace_io.h"
@@ -46,6 +47,10 @@ DecodeController::DecodeController(MainWindow* window) : QObject(window), m_wind
   connect(m_traceReader, &QFutureWatcher<TraceRead>::finished, this,
           &DecodeController::onTraceRead);
 
+  m_attentionTimer = new QTimer(this);
+  m_attentionTimer->setSingleShot(true);
+  m_attentionTimer->setInterval(250);
+  connect(m_attentionTimer, &QTimer::timeout, this, [this] { pushTraceToAttention(false); });
   createPanels();
   m_stack->restoreSettings();
   createMenuActions();
@@ -332,15 +337,27 @@ void DecodeController::traceChanged(bool live) {
                                                     : visibleText(QString::fromStdString(s.text)));
   m_replay->setStepCount(n);
   if (n == 0 && m_timeline.isEmpty()) {
+    m_attentionTimer->stop();
     m_attention->clear();
     m_position = 0;
     m_stack->showSnapshot(m_timeline.snapshot(0), {}, false);
     return;
   }
-  const int applied = std::min(m_position, n);
-  m_attention->setTrace(std::make_shared<const core::Trace>(m_timeline.trace()),
-                        m_timeline.promptLabels(), m_stepLabels, applied, !live);
+  // A live decode copies its trace (attention included) for the map about four times a second,
+  // not once per batch; a finished or replayed trace goes at once, with its comparison.
+  if (!live) {
+    m_attentionTimer->stop();
+    pushTraceToAttention(true);
+  } else if (!m_attentionTimer->isActive()) {
+    m_attentionTimer->start();
+  }
   updateActions();
+}
+
+void DecodeController::pushTraceToAttention(bool compare) {
+  m_attention->setTrace(std::make_shared<const core::Trace>(m_timeline.trace()),
+                        m_timeline.promptLabels(), m_stepLabels,
+                        std::min(m_position, m_timeline.stepCount()), compare);
 }
 
 void DecodeController::setPosition(int applied, bool animate) {

@@ -17,6 +17,7 @@
 
 class QAction;
 class QThread;
+class QTimer;
 
 namespace nmar::widgets {
 
@@ -94,6 +95,8 @@ class DecodeController : public QObject {
   void setPosition(int applied, bool animate);
   /** The trace changed (new steps or a new trace): refresh caches and every panel. */
   void traceChanged(bool live);
+  /** Hands a copy of the trace to the attention panel (@p compare: ask for hard vs soft too). */
+  void pushTraceToAttention(bool compare);
   void updateActions();
   void exportPlotWithDialog();
   void exportTraceWithDialog();
@@ -107,6 +110,7 @@ class DecodeController : public QObject {
   QAction* m_exportPlot = nullptr;
   QAction* m_exportTrace = nullptr;
   QAction* m_inject = nullptr;
+  QTimer* m_attentionTimer = nullptr;  // coalesces the live copies for the attention map
 
   DecodeTimeline m_timeline;
   QList<int> m_allDepths;

@@ -124,6 +124,11 @@ void TestWorkbenchFlow::openRunInjectAndPop() {
   QCOMPARE(snap.stack.size(), snap.depths.last());
   QCOMPARE(bench.controller.replayBar()->stepCount(), 12);
   QVERIFY(bench.window.jobText().startsWith(QStringLiteral("finished")));
+  // The live decode recorded attention for every step, and the attention panel shows it.
+  const AttentionPanel* attention = bench.controller.attentionPanel();
+  QVERIFY(QTest::qWaitFor([&] { return attention->recordedMap().matrix.rows == 12; }, 10000));
+  QCOMPARE(attention->recordedMap().rowsWithValues, 12);
+  QCOMPARE(attention->recordedMap().layers, bench.controller.modelInfo().layers);
   QString error;
   QVERIFY2(bench.controller.exportTrace(m_tracePath, &error), qPrintable(error));
 }
