@@ -194,7 +194,33 @@ HeatmapView::HeatmapView(QWidget* parent)
 
 HeatmapView::~HeatmapView() = default;
 
-bool HeatmapView::setMatrix(HeatmapMatrix matrix, QString* error) {
+void HeatmapView::fillCells(QCPColorMapData* data, const HeatmapMatrix& m) {
+  const int rows = m.rows;
+  const int cols = m.cols;
+  // QCPColorMap gives a 1-wide dimension zero extent, so such a dimension is stored twice
+  // over half-cells: (-0.25, 0.25) still spans -0.5 .. 0.5 like every other cell.
+  const int keySize = cols == 1 ? 2 : cols;
+  const int valueSize = rows == 1 ? 2 : rows;
+  data->setSize(keySize, valueSize);
+  data->setRange(cols == 1 ? QCPRange(-0.25, 0.25) : QCPRange(0, cols - 1),
+                 rows == 1 ? QCPRange(-0.25, 0.25) : QCPRange(0, rows - 1));
+  for (int k = 0; k < keySize; ++k) {
+    for (int v = 0; v < valueSize; ++v) {
+      const int c = cols == 1 ? 0 : k;
+      const int r = rows == 1 ? 0 : v;
+      data->setCell(k, v, m.values[size_t(r) * cols + c]);
+    }
+  }
+}
+
+HeatmapCells prepareHeatmapCells(const HeatmapMatrix& matrix) {
+  if (!matrix.validate().isEmpty() || matrix.rows == 0 || matrix.cols == 0) return {};
+  auto data = std::make_shared<QCPColorMapData>(1, 1, QCPRange(0, 1), QCPRange(0, 1));
+  HeatmapView::fillCells(data.get(), matrix);
+  return data;
+}
+
+bool HeatmapView::setMatrix(HeatmapMatrix matrix, QString* error, const HeatmapCells& cells) {
   const QString problem = matrix.validate();
   if (!problem.isEmpty()) {
     if (error) *error = problem;
@@ -210,21 +236,11 @@ bool HeatmapView::setMatrix(HeatmapMatrix matrix, QString* error) {
   QCPColorMapData* data = m_colorMap->data();
   if (rows == 0 || cols == 0) {
     data->clear();
+  } else if (cells && cells->keySize() == (cols == 1 ? 2 : cols) &&
+             cells->valueSize() == (rows == 1 ? 2 : rows)) {
+    *data = *cells;  // prepared on another thread: one copy of the cell array here
   } else {
-    // QCPColorMap gives a 1-wide dimension zero extent, so such a dimension is stored twice
-    // over half-cells: (-0.25, 0.25) still spans -0.5 .. 0.5 like every other cell.
-    const int keySize = cols == 1 ? 2 : cols;
-    const int valueSize = rows == 1 ? 2 : rows;
-    data->setSize(keySize, valueSize);
-    data->setRange(cols == 1 ? QCPRange(-0.25, 0.25) : QCPRange(0, cols - 1),
-                   rows == 1 ? QCPRange(-0.25, 0.25) : QCPRange(0, rows - 1));
-    for (int k = 0; k < keySize; ++k) {
-      for (int v = 0; v < valueSize; ++v) {
-        const int c = cols == 1 ? 0 : k;
-        const int r = rows == 1 ? 0 : v;
-        data->setCell(k, v, m_matrix.values[size_t(r) * cols + c]);
-      }
-    }
+    fillCells(data, m_matrix);
   }
   static_cast<CachedColorMap*>(m_colorMap)->markDataChanged();
   m_visibleRows = rows;

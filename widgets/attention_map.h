@@ -36,7 +36,8 @@ struct AttentionMap {
   int promptLength = 0;
   int layers = 0;  ///< layers and heads found in the rows (0 when nothing was recorded)
   int heads = 0;
-  int rowsWithValues = 0;  ///< steps whose attention was recorded and fits the layout
+  int rowsWithValues = 0;   ///< steps whose attention was recorded and fits the layout
+  viz::HeatmapCells cells;  ///< the matrix's colour-map cells when prepared off the GUI thread
 };
 
 /**

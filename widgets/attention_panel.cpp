@@ -165,8 +165,10 @@ void AttentionPanel::rebuild() {
   std::shared_ptr<const core::Trace> trace = m_trace;
   const AttentionSelection sel = selection();
   m_watcher->setFuture(QtConcurrent::run([trace, sel] {
-    return buildAttentionMap(*trace, attentionRowsOf(*trace), keyLayoutFor(trace->mode), sel, {},
-                             {});
+    AttentionMap map =
+        buildAttentionMap(*trace, attentionRowsOf(*trace), keyLayoutFor(trace->mode), sel, {}, {});
+    map.cells = viz::prepareHeatmapCells(map.matrix);  // the GUI thread only copies them
+    return map;
   }));
 }
 
@@ -191,7 +193,8 @@ void AttentionPanel::showMap(viz::HeatmapView* view, AttentionMap& map, const QS
     map.matrix.rowLabels = rows;
     map.matrix.colLabels = cols;
   }
-  view->setMatrix(map.matrix);
+  view->setMatrix(map.matrix, nullptr, map.cells);
+  map.cells.reset();          // the view holds its own copy
   view->setAutoColorRange();  // spread-out attention over long traces would all read as 0
   view->setShadedMask(map.shaded);
   view->setVisibleExtent(m_applied, map.promptLength + m_applied);

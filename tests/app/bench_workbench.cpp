@@ -92,13 +92,14 @@ int main(int argc, char** argv) {
     t.start();
     AttentionMap map = buildAttentionMap(trace, attentionRowsOf(trace), KeyLayout::kStack, {1, -1},
                                          timeline.promptLabels(), stepLabels);
+    map.cells = viz::prepareHeatmapCells(map.matrix);  // also on the worker, in the panel
     const double build = ms(t);
 
     viz::HeatmapView view;
     view.resize(900, 700);
     view.show();
     t.restart();
-    view.setMatrix(map.matrix);
+    view.setMatrix(map.matrix, nullptr, map.cells);
     view.setColorRange(0, 1);
     if (qEnvironmentVariableIsEmpty("NOSHADE")) view.setShadedMask(map.shaded);
     const double set = ms(t);
