@@ -28,6 +28,8 @@ void registerInitTokenCommand(CLI::App& app);
 void registerTrainCommand(CLI::App& app);
 /** Registers `nmar runs list|show|tag|note|delete|export|import` (the run store). */
 void registerRunsCommand(CLI::App& app);
+/** Registers `nmar launch` (N data-parallel processes with the torchrun environment). */
+void registerLaunchCommand(CLI::App& app);
 
 /**
  * Parses "1,2,3" (spaces allowed) into token ids. Throws core::Error naming the item and its

@@ -1,6 +1,6 @@
 // nmar train EXPERIMENT.toml [--resume [CHECKPOINT]] [--store PATH | --no-store] [--steps N]
 //            [--out DIR] [--device D] [--checkpoint DIR] [--quiet]
-// Masked SFT or GRPO, by the experiment's [run].kind.
+// Masked SFT or GRPO, by the experiment's [run].kind; data-parallel under the torchrun variables.
 #include <CLI/CLI.hpp>
 
 #include <unistd.h>
@@ -18,10 +18,12 @@
 #include "cli_common.h"
 #include "store/run_store.h"
 #include "store/store_path.h"
+#include "train/distributed.h"
 #include "train/evaluator.h"
 #include "train/grpo_trainer.h"
 #include "train/sft_trainer.h"
 #include "train/store_observer.h"
+#include "util/device.h"
 #include "util/error.h"
 
 namespace nmar::app {
@@ -131,8 +133,17 @@ struct TrainArgs {
 /** Runs one job (SftTrainer or GrpoTrainer: the same control surface) and records it. */
 template <typename Trainer>
 int runJob(const core::ExperimentConfig& config, const TrainArgs& a) {
-  ConsoleObserver console(a.quiet, config.train.logEvery);
-  Trainer trainer(config, &console);
+  // Data-parallel when started by `nmar launch` or torchrun (RANK, WORLD_SIZE, ...): rank 0
+  // records the run and prints progress; the other ranks only print messages and errors.
+  std::shared_ptr<core::DistributedContext> dist =
+      core::distributedFromEnvironment(core::parseDevice(config.device));
+  const bool main = dist->isMain();
+  ConsoleObserver console(a.quiet || !main, config.train.logEvery);
+  if (dist->distributed() && main && !a.quiet) {
+    std::cerr << "data-parallel: " << dist->worldSize() << " processes (" << dist->backend()
+              << ")\n";
+  }
+  Trainer trainer(config, &console, dist);
   std::optional<std::int64_t> resumedRun;
   if (a.resume) {
     trainer.resume(a.resumeFrom);
@@ -143,7 +154,7 @@ int runJob(const core::ExperimentConfig& config, const TrainArgs& a) {
   std::unique_ptr<core::RunStore> store;
   std::unique_ptr<core::StoreTrainObserver> storeObserver;
   std::int64_t runId = -1;
-  if (!a.noStore) {
+  if (!a.noStore && main) {
     const std::filesystem::path path =
         a.storePath.empty() ? core::defaultStorePath() : std::filesystem::path(a.storePath);
     store = std::make_unique<core::RunStore>(path);
@@ -156,6 +167,10 @@ int runJob(const core::ExperimentConfig& config, const TrainArgs& a) {
       run.kind = config.isGrpo() ? "grpo" : "sft";
       run.config = config.toJson();
       run.config["experiment_file"] = std::filesystem::absolute(a.experiment).string();
+      if (dist->distributed()) {
+        run.config["data_parallel"] = {{"world_size", dist->worldSize()},
+                                       {"backend", dist->backend()}};
+      }
       runId = store->createRun(run);
     }
     trainer.setStateExtra({{"run_id", runId}, {"store", std::filesystem::absolute(path).string()}});
@@ -225,7 +240,9 @@ void registerTrainCommand(CLI::App& app) {
       "starting model when [grpo].beta > 0; group traces and per-token scores go to the store.\n"
       "Both: periodic evaluation, checkpoints in the Hugging Face layout, metrics in the run "
       "store.\nCtrl-C stops after the current step and writes a checkpoint; --resume continues "
-      "it.");
+      "it.\nData-parallel: under `nmar launch --nproc N -- train ...` or torchrun (RANK, "
+      "WORLD_SIZE,\nLOCAL_RANK, MASTER_ADDR, MASTER_PORT) every process trains its shard of each "
+      "batch\n(Gloo on CPU, NCCL on CUDA); rank 0 writes checkpoints and the run store.");
   cmd->add_option("experiment", args->experiment, "Experiment TOML file")->required();
   cmd->add_flag("--resume", args->resume,
                 "Continue from the newest checkpoint under the output folder (same run id)");

@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   nmar::app::registerInitTokenCommand(app);
   nmar::app::registerTrainCommand(app);
   nmar::app::registerRunsCommand(app);
+  nmar::app::registerLaunchCommand(app);
 
   try {
     app.parse(argc, argv);

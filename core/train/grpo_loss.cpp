@@ -1,5 +1,6 @@
 #include "train/grpo_loss.h"
 
+#include <algorithm>
 #include <string>
 
 #include <ATen/ATen.h>
@@ -44,15 +45,18 @@ GrpoLoss grpoLoss(const GrpoLossInput& in, const GrpoLossOptions& o) {
   }
   const at::Tensor masked = perToken * mask;
   GrpoLoss out;
+  const double completions =
+      o.totalCompletions > 0 ? o.totalCompletions : static_cast<double>(logp.size(0));
   switch (o.type) {
     case GrpoLossType::kGrpo:
-      out.loss = (masked.sum(1) / mask.sum(1).clamp_min(1.0)).mean();
+      out.loss = (masked.sum(1) / mask.sum(1).clamp_min(1.0)).sum() / completions;
       break;
     case GrpoLossType::kDapo:
-      out.loss = masked.sum() / mask.sum().clamp_min(1.0);
+      out.loss = o.totalTokens > 0 ? masked.sum() / std::max(1.0, o.totalTokens)
+                                   : masked.sum() / mask.sum().clamp_min(1.0);
       break;
     case GrpoLossType::kDrGrpo:
-      out.loss = masked.sum() / (static_cast<double>(logp.size(0)) * o.maxCompletionLength);
+      out.loss = masked.sum() / (completions * o.maxCompletionLength);
       break;
   }
 

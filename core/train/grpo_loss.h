@@ -26,6 +26,13 @@ struct GrpoLossOptions {
   double epsilonHigh = 0.2;      ///< ratio clipped above at 1 + epsilonHigh
   double beta = 0.0;             ///< KL coefficient (used only with refLogp)
   int maxCompletionLength = 64;  ///< the dr_grpo normaliser's length
+  /**
+   * Data-parallel normalisers (0: this batch's own). A rank's loss is then its share of the loss
+   * of the whole batch over all ranks: dapo divides by @c totalTokens, grpo and dr_grpo by
+   * @c totalCompletions instead of the local token count and B.
+   */
+  double totalTokens = 0.0;
+  double totalCompletions = 0.0;
 };
 
 /** The loss and what it measured (doubles are detached token means over the mask). */

@@ -13,6 +13,7 @@
 #include "model/undo_token.h"
 #include "train/advantages.h"
 #include "train/autocast.h"
+#include "train/distributed.h"
 #include "train/experiment_model.h"
 #include "train/grpo_loss.h"
 #include "train/grpo_report.h"
@@ -20,6 +21,7 @@
 #include "train/scored_trace.h"
 #include "train/sft_trainer.h"
 #include "train/train_checkpoint.h"
+#include "util/device.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -45,11 +47,18 @@ struct GrpoTrainer::Batch {
   at::Tensor ratio;      ///< [B, L] ratios at the last inner update (CPU)
 };
 
-GrpoTrainer::GrpoTrainer(ExperimentConfig config, TrainObserver* observer)
-    : m_config(std::move(config)), m_observer(observer) {
+GrpoTrainer::GrpoTrainer(ExperimentConfig config, TrainObserver* observer,
+                         std::shared_ptr<DistributedContext> dist)
+    : m_config(std::move(config)),
+      m_observer(observer),
+      m_dist(dist ? std::move(dist) : std::make_shared<DistributedContext>()) {
   const std::string file = m_config.source.string();
   if (!m_config.isGrpo()) throw Error(file + ": [run].kind: expected \"grpo\" for a GRPO run");
-  m_pretrained = buildExperimentModel(m_config, m_observer);
+  {
+    ExperimentConfig local = m_config;  // each rank on its own GPU (cuda:LOCAL_RANK)
+    local.device = m_dist->trainingDevice(parseDevice(m_config.device)).str();
+    m_pretrained = buildExperimentModel(local, m_observer);
+  }
   m_undoId = *undoTokenId(m_pretrained);
   const auto eos = m_pretrained.tokenizer->eosId();
   m_eosId = eos ? *eos : -1;
@@ -84,15 +93,28 @@ GrpoTrainer::GrpoTrainer(ExperimentConfig config, TrainObserver* observer)
                      .eps(m_config.optim.eps)
                      .weight_decay(m_config.optim.weightDecay);
   m_optimizer = std::make_unique<torch::optim::AdamW>(m_pretrained.model->parameters(), options);
+  if (m_dist->distributed()) {
+    if (g.promptsPerStep < m_dist->worldSize()) {
+      throw Error(file + ": [grpo].prompts_per_step: " + std::to_string(g.promptsPerStep) +
+                  " is less than the " + std::to_string(m_dist->worldSize()) +
+                  " data-parallel processes");
+    }
+    m_dist->broadcastParameters(m_pretrained.model->parameters());
+  }
 }
+
+bool GrpoTrainer::isMain() const { return m_dist->isMain(); }
 
 GrpoTrainer::~GrpoTrainer() = default;
 
 std::vector<Rollout> GrpoTrainer::sample() {
   std::vector<Rollout> out;
   const std::uint64_t stepSeed = mixSeed(m_config.seed, static_cast<std::uint64_t>(m_step));
+  const auto [begin, end] =
+      shardRange(m_config.grpo.promptsPerStep, m_dist->rank(), m_dist->worldSize());
   for (int p = 0; p < m_config.grpo.promptsPerStep; ++p) {
-    const Example ex = m_source->next();
+    const Example ex = m_source->next();  // every rank reads every prompt (same data order)
+    if (p < begin || p >= end) continue;
     std::vector<Rollout> group;
     try {
       group = sampleGroup(m_pretrained.model, *m_pretrained.tokenizer, ex, p, m_rolloutSettings,
@@ -113,10 +135,11 @@ GrpoStepStats GrpoTrainer::trainStep() {
   m_rollouts = sample();
   std::vector<Rollout>& rs = m_rollouts;
   const auto B = static_cast<std::int64_t>(rs.size());
+  const RolloutFacts facts = gatherFacts(rs);  // every completion of the step, on all ranks
+  const std::vector<double>& totals = facts.totals;
+  const std::size_t first = facts.firstLocal;
 
   // Rewards -> sequence advantages -> per-token advantages.
-  std::vector<double> totals;
-  for (const Rollout& r : rs) totals.push_back(r.rewards.total);
   const std::vector<double> adv = groupAdvantages(totals, g.numGenerations, g.scaleRewards);
   std::int64_t L = 1;
   for (const Rollout& r : rs) L = std::max<std::int64_t>(L, r.trace.steps.size());
@@ -125,7 +148,7 @@ GrpoStepStats GrpoTrainer::trainStep() {
   auto advA = batch.advantage.accessor<float, 2>();
   for (std::int64_t b = 0; b < B; ++b) {
     Rollout& r = rs[static_cast<std::size_t>(b)];
-    r.advantage = adv[static_cast<std::size_t>(b)];
+    r.advantage = adv[first + static_cast<std::size_t>(b)];
     for (std::size_t k = 0; k < r.trace.steps.size(); ++k) {
       advA[b][static_cast<std::int64_t>(k)] =
           static_cast<float>(r.advantage + (g.tokenCredit ? r.credit.credit[k] : 0.0));
@@ -154,6 +177,7 @@ GrpoStepStats GrpoTrainer::trainStep() {
   lo.epsilonHigh = g.epsilonHigh;
   lo.beta = g.beta;
   lo.maxCompletionLength = g.maxCompletionLength;
+  if (m_dist->distributed()) lo.totalCompletions = static_cast<double>(totals.size());
 
   GrpoStepStats st;
   st.lr = m_config.optim.schedule.at(m_step);
@@ -166,20 +190,40 @@ GrpoStepStats GrpoTrainer::trainStep() {
       pl = policyLogprobs(model, traces, po);
     }
     const at::Tensor mask = pl.sampled.to(at::kFloat);
-    const GrpoLoss loss = grpoLoss({pl.logp, pl.oldLogp, refLogp, advantage, mask}, lo);
+    if (m_dist->distributed() && it == 0) {
+      lo.totalTokens = m_dist->allReduce({mask.sum().item<double>()})[0];
+    }
+    GrpoLoss loss = grpoLoss({pl.logp, pl.oldLogp, refLogp, advantage, mask}, lo);
+    double entropySum = 0.0, maxDev = 0.0;
+    if (it == 0) {
+      torch::NoGradGuard noGrad;
+      maxDev = ((loss.ratio - 1.0).abs() * mask).max().item<double>();
+      entropySum = (pl.entropy * mask).sum().item<double>();
+    }
+    if (m_dist->distributed()) {
+      // The whole batch's loss is the sum of the ranks' shares; the means are token-weighted.
+      const std::vector<double> sums = m_dist->allReduce(
+          {loss.value, loss.kl * loss.tokens, loss.clipRatio * loss.tokens, entropySum});
+      loss.value = sums[0];
+      loss.tokens = lo.totalTokens;
+      loss.kl = loss.tokens > 0 ? sums[1] / loss.tokens : 0.0;
+      loss.clipRatio = loss.tokens > 0 ? sums[2] / loss.tokens : 0.0;
+      entropySum = sums[3];
+      if (it == 0) maxDev = m_dist->allReduce({maxDev}, Reduce::kMax)[0];
+    }
     if (!std::isfinite(loss.value)) {
       throw NonFiniteLoss("loss is " + std::string(std::isnan(loss.value) ? "NaN" : "infinite") +
                           " at step " + std::to_string(m_step + 1) + " (inner update " +
                           std::to_string(it + 1) + ")");
     }
     if (it == 0) {
-      torch::NoGradGuard noGrad;
       st.tokens = static_cast<std::int64_t>(loss.tokens);
-      st.firstRatioMaxDev = ((loss.ratio - 1.0).abs() * mask).max().item<double>();
-      st.entropy = loss.tokens > 0 ? (pl.entropy * mask).sum().item<double>() / loss.tokens : 0;
+      st.firstRatioMaxDev = maxDev;
+      st.entropy = loss.tokens > 0 ? entropySum / loss.tokens : 0;
     }
     loss.loss.backward();
     std::vector<at::Tensor> params = model->parameters();
+    m_dist->allReduceGradients(params, Reduce::kSum);
     st.gradNorm = m_config.optim.clipNorm > 0.0
                       ? torch::nn::utils::clip_grad_norm_(params, m_config.optim.clipNorm)
                       : torch::nn::utils::clip_grad_norm_(params, 1e30);
@@ -199,29 +243,56 @@ GrpoStepStats GrpoTrainer::trainStep() {
   }
   ++m_step;
 
-  // Step statistics.
+  // Step statistics (over every rank's completions).
   st.reward = meanOf(totals);
   st.rewardStd = stdOf(totals);
   for (std::size_t f = 0; f < m_rolloutSettings.rewards.size(); ++f) {
-    std::vector<double> v;
-    for (const Rollout& r : rs) v.push_back(r.rewards.values[f]);
-    st.rewardByFunction[m_rolloutSettings.rewards[f].name] = {meanOf(v), stdOf(v)};
+    st.rewardByFunction[m_rolloutSettings.rewards[f].name] = {meanOf(facts.byFunction[f]),
+                                                              stdOf(facts.byFunction[f])};
   }
   st.fracZeroStd = fracZeroStdGroups(totals, g.numGenerations);
-  double steps = 0, undos = 0, correct = 0, useless = 0;
-  for (const Rollout& r : rs) {
-    steps += r.facts.steps;
-    undos += r.facts.undos;
-    correct += r.facts.verdict.correct ? 1 : 0;
-    useless += r.credit.uselessUndos;
-  }
-  st.completionLength = steps / static_cast<double>(B);
-  st.undoPerCompletion = undos / static_cast<double>(B);
-  st.accuracy = correct / static_cast<double>(B);
-  st.uselessUndoRate = undos > 0 ? useless / undos : kNaN;
+  const auto n = static_cast<double>(totals.size());
+  st.completionLength = facts.steps / n;
+  st.undoPerCompletion = facts.undos / n;
+  st.accuracy = facts.correct / n;
+  st.uselessUndoRate = facts.undos > 0 ? facts.useless / facts.undos : kNaN;
   st.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   report(st, batch);
   return st;
+}
+
+GrpoTrainer::RolloutFacts GrpoTrainer::gatherFacts(const std::vector<Rollout>& rs) {
+  const int G = m_config.grpo.numGenerations;
+  const std::size_t F = m_rolloutSettings.rewards.size();
+  const std::size_t K = 5 + F;  // total, steps, undos, correct, useless, per-function rewards
+  const std::size_t n = static_cast<std::size_t>(m_config.grpo.promptsPerStep) * G;
+  const auto begin = shardRange(m_config.grpo.promptsPerStep, m_dist->rank(), m_dist->worldSize());
+  RolloutFacts out;
+  out.firstLocal = static_cast<std::size_t>(begin.first) * G;
+  // Each rank fills its completions' rows; a sum over ranks then holds every row.
+  std::vector<double> m(n * K, 0.0);
+  for (std::size_t b = 0; b < rs.size(); ++b) {
+    const Rollout& r = rs[b];
+    double* row = &m[(out.firstLocal + b) * K];
+    row[0] = r.rewards.total;
+    row[1] = r.facts.steps;
+    row[2] = r.facts.undos;
+    row[3] = r.facts.verdict.correct ? 1 : 0;
+    row[4] = r.credit.uselessUndos;
+    for (std::size_t f = 0; f < F; ++f) row[5 + f] = r.rewards.values[f];
+  }
+  if (m_dist->distributed()) m = m_dist->allReduce(m);
+  out.byFunction.assign(F, {});
+  for (std::size_t i = 0; i < n; ++i) {
+    const double* row = &m[i * K];
+    out.totals.push_back(row[0]);
+    out.steps += row[1];
+    out.undos += row[2];
+    out.correct += row[3];
+    out.useless += row[4];
+    for (std::size_t f = 0; f < F; ++f) out.byFunction[f].push_back(row[5 + f]);
+  }
+  return out;
 }
 
 void GrpoTrainer::report(const GrpoStepStats& st, const Batch& batch) {
@@ -230,14 +301,14 @@ void GrpoTrainer::report(const GrpoStepStats& st, const Batch& batch) {
                            st.seconds > 0 ? static_cast<double>(st.tokens) / st.seconds : 0.0);
   }
   m_window.push_back(st);
-  if (m_observer && m_config.grpo.traces > 0) {
+  if (m_observer && isMain() && m_config.grpo.traces > 0) {
     std::vector<std::string> names;
     for (const RewardFunction& f : m_rolloutSettings.rewards) names.push_back(f.name);
     m_observer->onTraces(m_step, scoredTraces(m_rollouts, names, batch.advantage, batch.ratio,
                                               m_config.grpo.traces));
   }
   if (m_step % m_config.train.logEvery != 0 && m_step != m_config.train.steps) return;
-  if (m_observer) m_observer->onMetrics(m_step, grpoMetrics(m_window));
+  if (m_observer && isMain()) m_observer->onMetrics(m_step, grpoMetrics(m_window));
   m_window.clear();
 }
 
@@ -252,9 +323,12 @@ EvalResult GrpoTrainer::evaluateNow(const std::atomic<bool>* cancel) {
   const OutputVerifier verify = [](const Example& e, const std::string& out) {
     return verifyExample(e, out);
   };
-  EvalResult r =
-      evaluate(m_pretrained.model, *m_pretrained.tokenizer, m_heldOut, verify, s, cancel);
-  if (m_observer) {
+  EvalResult r;
+  if (isMain()) {
+    r = evaluate(m_pretrained.model, *m_pretrained.tokenizer, m_heldOut, verify, s, cancel);
+  }
+  m_dist->barrier();  // the other ranks wait for rank 0's evaluation
+  if (m_observer && isMain()) {
     m_observer->onMetrics(m_step, r.metrics());
     m_observer->onEval(m_step, r);
   }
@@ -273,10 +347,14 @@ nlohmann::json GrpoTrainer::stateJson() const {
 }
 
 std::filesystem::path GrpoTrainer::saveCheckpoint() {
-  std::filesystem::path dir = writeTrainCheckpoint(
-      m_config.outDir, m_step, m_pretrained, *m_optimizer, stateJson(), m_config.checkpoint.keep);
+  std::filesystem::path dir = m_config.outDir / ("checkpoint-" + std::to_string(m_step));
+  if (isMain()) {
+    dir = writeTrainCheckpoint(m_config.outDir, m_step, m_pretrained, *m_optimizer, stateJson(),
+                               m_config.checkpoint.keep);
+  }
+  m_dist->barrier();  // the checkpoint exists for every rank from here on
   m_lastCheckpoint = dir;
-  if (m_observer) m_observer->onCheckpoint(m_step, dir);
+  if (m_observer && isMain()) m_observer->onCheckpoint(m_step, dir);
   return dir;
 }
 
@@ -310,7 +388,8 @@ TrainOutcome GrpoTrainer::run(const std::atomic<bool>* cancel) {
     // A fresh run with periodic evaluation measures the starting policy first (the baseline).
     if (m_step == 0 && evalEvery > 0) evaluateNow(cancel);
     while (m_step < m_config.train.steps) {
-      if (cancel && cancel->load()) {
+      // Every rank stops at the same step when any of them was interrupted.
+      if (m_dist->anyTrue(cancel && cancel->load())) {
         saveCheckpoint();
         out.status = TrainStatus::kCancelled;
         out.message = "cancelled at step " + std::to_string(m_step);

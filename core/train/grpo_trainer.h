@@ -30,6 +30,7 @@ class Optimizer;
 
 namespace nmar::core {
 
+class DistributedContext;
 class ExampleSource;
 
 /** What one GRPO step measured (means over the step's completions or loss tokens). */
@@ -57,10 +58,19 @@ struct GrpoStepStats {
  * One GRPO job. Construction builds everything (policy, frozen reference when beta > 0, data,
  * optimiser) and checks the experiment (it must be a grpo experiment; Errors name the file and
  * field); nothing is written until run(). Use it on one thread.
+ *
+ * Data-parallel (a DistributedContext with more than one rank): every rank reads the step's
+ * prompts_per_step prompts and samples the groups of its prompts (shardRange); rewards and
+ * completion facts are summed over ranks so advantages and statistics are those of the whole
+ * batch, each rank's loss is its share of the whole batch's loss and gradients are summed over
+ * ranks. Rank 0 alone evaluates, writes checkpoints and reports metrics and traces (its own
+ * groups); every rank resumes from the same checkpoint.
  */
 class GrpoTrainer {
  public:
-  explicit GrpoTrainer(ExperimentConfig config, TrainObserver* observer = nullptr);
+  /** Builds the job; with @p dist over several ranks, rank 0's weights are copied to all. */
+  explicit GrpoTrainer(ExperimentConfig config, TrainObserver* observer = nullptr,
+                       std::shared_ptr<DistributedContext> dist = nullptr);
   ~GrpoTrainer();
   GrpoTrainer(const GrpoTrainer&) = delete;
   GrpoTrainer& operator=(const GrpoTrainer&) = delete;
@@ -103,19 +113,31 @@ class GrpoTrainer {
   std::int64_t eosId() const { return m_eosId; }
   std::int64_t step() const { return m_step; }
   const std::vector<Example>& heldOut() const { return m_heldOut; }
-  /** The completions of the last step, with rewards, credit and advantages. */
+  /** This rank's completions of the last step, with rewards, credit and advantages. */
   const std::vector<Rollout>& lastRollouts() const { return m_rollouts; }
   /** How completions are sampled and scored (decode settings without the per-step seed). */
   const RolloutSettings& rolloutSettings() const { return m_rolloutSettings; }
+  /** The data-parallel context (a single process when none was given). */
+  DistributedContext& distributed() const { return *m_dist; }
 
  private:
   struct Batch;
+  /** What the step's completions of every rank measured, in global completion order. */
+  struct RolloutFacts {
+    std::vector<double> totals;                   ///< total reward per completion
+    std::vector<std::vector<double>> byFunction;  ///< per reward function, per completion
+    double steps = 0, undos = 0, correct = 0, useless = 0;
+    std::size_t firstLocal = 0;  ///< index of this rank's first completion
+  };
   std::vector<Rollout> sample();
+  RolloutFacts gatherFacts(const std::vector<Rollout>& rollouts);
+  bool isMain() const;
   nlohmann::json stateJson() const;
   void report(const GrpoStepStats& stats, const Batch& batch);
 
   ExperimentConfig m_config;
   TrainObserver* m_observer;
+  std::shared_ptr<DistributedContext> m_dist;
   Pretrained m_pretrained;
   Transformer m_reference{nullptr};
   std::int64_t m_undoId = -1;

@@ -17,6 +17,31 @@ void SftLoss::accumulate(const SftLoss& o) {
   }
   deviationLogprob += o.deviationLogprob;
   deviationCount += o.deviationCount;
+  tokens += o.tokens;
+}
+
+std::vector<double> SftLoss::sums() const {
+  std::vector<double> v = {value * std::max(1.0, weight), weight};
+  v.insert(v.end(), groupNll.begin(), groupNll.end());
+  v.insert(v.end(), groupCount.begin(), groupCount.end());
+  v.push_back(deviationLogprob);
+  v.push_back(deviationCount);
+  v.push_back(static_cast<double>(tokens));
+  return v;
+}
+
+SftLoss SftLoss::fromSums(const std::vector<double>& v) {
+  SftLoss out;
+  std::size_t i = 0;
+  const double nll = v.at(i++);
+  out.weight = v.at(i++);
+  out.value = nll / std::max(1.0, out.weight);
+  for (int g = 0; g < kTargetGroupCount; ++g) out.groupNll[g] = v.at(i++);
+  for (int g = 0; g < kTargetGroupCount; ++g) out.groupCount[g] = v.at(i++);
+  out.deviationLogprob = v.at(i++);
+  out.deviationCount = v.at(i++);
+  out.tokens = static_cast<std::int64_t>(v.at(i++));
+  return out;
 }
 
 double SftLoss::groupMean(TargetGroup group) const {
@@ -41,7 +66,8 @@ SftLoss sftLoss(const at::Tensor& logits, const NmarBatch& batch, bool naive, bo
     w = w + (groups == static_cast<int>(TargetGroup::kPrompt)).to(at::kFloat);
   }
   at::Tensor wsum = w.sum();
-  out.loss = (nll * w).sum() / wsum.clamp_min(1.0);
+  out.nllSum = (nll * w).sum();
+  out.loss = out.nllSum / wsum.clamp_min(1.0);
   (void)V;
 
   torch::NoGradGuard noGrad;

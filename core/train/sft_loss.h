@@ -4,6 +4,8 @@
  * the deviation likelihood. Torch header: not for viz/ or widgets/.
  */
 #include <array>
+#include <cstdint>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 
@@ -14,9 +16,12 @@ namespace nmar::core {
 
 /** Loss of one batch. The group sums are detached doubles, ready to accumulate and log. */
 struct SftLoss {
-  at::Tensor loss;      ///< scalar: sum(w * nll) / sum(w) (differentiable)
-  double value = 0.0;   ///< loss as a double
-  double weight = 0.0;  ///< sum of the weights (trained target tokens)
+  at::Tensor loss;          ///< scalar: sum(w * nll) / sum(w) (differentiable)
+  at::Tensor nllSum;        ///< scalar: sum(w * nll) (differentiable; data-parallel ranks divide it
+                            ///< by the weight of the whole batch over all ranks)
+  double value = 0.0;       ///< loss as a double
+  double weight = 0.0;      ///< sum of the weights (trained target tokens)
+  std::int64_t tokens = 0;  ///< real tokens of the batch (set by the trainer)
   std::array<double, kTargetGroupCount> groupNll{};    ///< summed nll per TargetGroup
   std::array<double, kTargetGroupCount> groupCount{};  ///< targets per TargetGroup
   double deviationLogprob = 0.0;  ///< summed log p of deviation targets (spec §4)
@@ -24,6 +29,10 @@ struct SftLoss {
 
   /** Adds @p other's sums (the loss tensor is left alone). */
   void accumulate(const SftLoss& other);
+  /** The sums as one vector (value x weight, weight, groups, deviations, tokens). */
+  std::vector<double> sums() const;
+  /** The inverse of sums() (e.g. after they were all-reduced over data-parallel ranks). */
+  static SftLoss fromSums(const std::vector<double>& sums);
   /** Mean nll of @p group, or NaN when it had no targets. */
   double groupMean(TargetGroup group) const;
   /** Mean log p of the deviation targets, or NaN when there were none. */

@@ -18,6 +18,7 @@
 #include "model/undo_token.h"
 #include "tokenizer/char_tokenizer.h"
 #include "train/autocast.h"
+#include "train/distributed.h"
 #include "train/sft_loss.h"
 #include "train/token_init.h"
 #include "train/train_checkpoint.h"
@@ -67,9 +68,11 @@ struct SftTrainer::Window {
   Clock::time_point start = Clock::now();
 };
 
-SftTrainer::SftTrainer(ExperimentConfig config, TrainObserver* observer)
+SftTrainer::SftTrainer(ExperimentConfig config, TrainObserver* observer,
+                       std::shared_ptr<DistributedContext> dist)
     : m_config(std::move(config)),
       m_observer(observer),
+      m_dist(dist ? std::move(dist) : std::make_shared<DistributedContext>()),
       m_rng(m_config.seed),
       m_window(std::make_unique<Window>()) {
   buildModel();
@@ -80,13 +83,23 @@ SftTrainer::SftTrainer(ExperimentConfig config, TrainObserver* observer)
                      .eps(m_config.optim.eps)
                      .weight_decay(m_config.optim.weightDecay);
   m_optimizer = std::make_unique<torch::optim::AdamW>(params, options);
+  if (m_dist->distributed()) {
+    if (m_config.train.batchSize < m_dist->worldSize()) {
+      throw Error(m_config.source.string() + ": [train].batch_size: " +
+                  std::to_string(m_config.train.batchSize) + " is less than the " +
+                  std::to_string(m_dist->worldSize()) + " data-parallel processes");
+    }
+    m_dist->broadcastParameters(params);
+  }
 }
 
 SftTrainer::~SftTrainer() = default;
 
+bool SftTrainer::isMain() const { return m_dist->isMain(); }
+
 void SftTrainer::buildModel() {
   const std::string where = m_config.source.string() + ": [model]";
-  const c10::Device device = parseDevice(m_config.device);
+  const c10::Device device = m_dist->trainingDevice(parseDevice(m_config.device));
   if (m_config.dtype == "bf16" && !device.is_cuda()) {
     throw Error(m_config.source.string() + ": [run].dtype: bf16 needs a CUDA device (device is " +
                 m_config.device + ")");
@@ -162,9 +175,16 @@ SftTrainer::Batch SftTrainer::nextBatch() {
     TrainingSequence seq = encodeExample(*m_pretrained.tokenizer, m_source->next(), eos);
     const Curriculum::Draw draw = m_curriculum->draw(m_rng);
     seq = m_injector->maybeInject(seq, m_rng, draw.events, draw.maxLength);
-    T = std::max(T, seq.ids.size());
     rows.push_back(std::move(seq));
   }
+  // Every rank draws the whole batch (the same data and RNG as one process) and keeps its rows.
+  if (m_dist->distributed()) {
+    const auto [begin, end] =
+        shardRange(m_config.train.batchSize, m_dist->rank(), m_dist->worldSize());
+    rows = std::vector<TrainingSequence>(std::make_move_iterator(rows.begin() + begin),
+                                         std::make_move_iterator(rows.begin() + end));
+  }
+  for (const TrainingSequence& seq : rows) T = std::max(T, seq.ids.size());
   at::Tensor ids =
       at::zeros({static_cast<std::int64_t>(rows.size()), static_cast<std::int64_t>(T)}, at::kLong);
   auto acc = ids.accessor<std::int64_t, 2>();
@@ -209,17 +229,32 @@ StepTiming SftTrainer::trainStep() {
       logits = model->forward(batch.ids, fo).logits;
     }
     SftLoss loss = sftLoss(logits, batch.nmar, m_config.train.naive, m_config.train.promptLoss);
+    loss.tokens = batch.tokens;
+    at::Tensor objective = loss.loss;
+    if (m_dist->distributed()) {
+      // This rank's share of the weighted token mean over the whole batch (all ranks).
+      const auto tc = Clock::now();
+      const SftLoss global = SftLoss::fromSums(m_dist->allReduce(loss.sums()));
+      timing.commSeconds += secondsSince(tc);
+      objective = loss.nllSum / std::max(1.0, global.weight);
+      loss = global;
+    }
     if (!std::isfinite(loss.value)) {
       throw NonFiniteLoss("loss is " + std::string(std::isnan(loss.value) ? "NaN" : "infinite") +
                           " at step " + std::to_string(m_step + 1) + " (micro-batch " +
                           std::to_string(micro + 1) + ")");
     }
-    (loss.loss / static_cast<double>(accumulation)).backward();
+    (objective / static_cast<double>(accumulation)).backward();
     total.accumulate(loss);
     timing.modelSeconds += secondsSince(t0);
   }
   const auto t0 = Clock::now();
   std::vector<at::Tensor> params = model->parameters();
+  if (m_dist->distributed()) {
+    const auto tc = Clock::now();
+    m_dist->allReduceGradients(params, Reduce::kSum);
+    timing.commSeconds += secondsSince(tc);
+  }
   double gradNorm = 0.0;
   if (m_config.optim.clipNorm > 0.0) {
     gradNorm = torch::nn::utils::clip_grad_norm_(params, m_config.optim.clipNorm);
@@ -243,7 +278,7 @@ StepTiming SftTrainer::trainStep() {
   ++m_step;
   const int stageBefore = m_curriculum->stageIndex();
   m_curriculum->onStep(m_step);
-  if (m_observer && m_curriculum->stageIndex() != stageBefore) {
+  if (m_observer && isMain() && m_curriculum->stageIndex() != stageBefore) {
     m_observer->onMessage("curriculum: step " + std::to_string(m_step) + " -> " +
                           m_curriculum->describe());
   }
@@ -260,11 +295,12 @@ void SftTrainer::logStep(const SftLoss& loss, double gradNorm, double lr, const 
   w.timing.dataSeconds += t.dataSeconds;
   w.timing.maskSeconds += t.maskSeconds;
   w.timing.modelSeconds += t.modelSeconds;
+  w.timing.commSeconds += t.commSeconds;
   w.timing.tokens += t.tokens;
   const double stepSeconds = t.dataSeconds + t.maskSeconds + t.modelSeconds;
-  if (m_observer) {
+  if (m_observer) {  // tokens of all ranks
     m_observer->onProgress(m_step, m_config.train.steps, loss.value,
-                           stepSeconds > 0 ? t.tokens / stepSeconds : 0.0);
+                           stepSeconds > 0 ? loss.tokens / stepSeconds : 0.0);
   }
   if (m_step % m_config.train.logEvery != 0 && m_step != m_config.train.steps) return;
   const double seconds = secondsSince(w.start);
@@ -273,7 +309,7 @@ void SftTrainer::logStep(const SftLoss& loss, double gradNorm, double lr, const 
       {"train/loss", w.loss.value},
       {"train/lr", lr},
       {"train/grad_norm", w.gradNorm / w.steps},
-      {"train/tokens_per_s", seconds > 0 ? w.timing.tokens / seconds : 0.0},
+      {"train/tokens_per_s", seconds > 0 ? w.loss.tokens / seconds : 0.0},
       {"train/mask_fraction", busy > 0 ? w.timing.maskSeconds / busy : 0.0},
       {"train/curriculum_stage", m_curriculum->stageIndex()},
   };
@@ -284,7 +320,11 @@ void SftTrainer::logStep(const SftLoss& loss, double gradNorm, double lr, const 
   }
   const double dev = w.loss.deviationLikelihood();
   if (std::isfinite(dev)) m["train/deviation_logprob"] = dev;
-  if (m_observer) m_observer->onMetrics(m_step, m);
+  if (m_dist->distributed()) {
+    m["train/world_size"] = m_dist->worldSize();
+    m["train/comm_fraction"] = busy > 0 ? w.timing.commSeconds / busy : 0.0;
+  }
+  if (m_observer && isMain()) m_observer->onMetrics(m_step, m);
   *m_window = Window{};
 }
 
@@ -296,10 +336,14 @@ EvalResult SftTrainer::evaluateNow(const std::atomic<bool>* cancel) {
   s.teacherMode = m_config.train.mode;
   s.keepTraces = m_config.eval.traces;
   s.seed = m_config.eval.seed;
-  EvalResult r =
-      evaluate(m_pretrained.model, *m_pretrained.tokenizer, m_heldOut, m_verify, s, cancel);
+  EvalResult r;
+  if (isMain()) {
+    r = evaluate(m_pretrained.model, *m_pretrained.tokenizer, m_heldOut, m_verify, s, cancel);
+  }
+  // The other ranks wait here for rank 0's detection rate (the curriculum may follow it).
+  r.detectionRate = m_dist->broadcast(r.detectionRate);
   m_curriculum->reportCompetence(r.detectionRate, m_step);
-  if (m_observer) {
+  if (m_observer && isMain()) {
     m_observer->onMetrics(m_step, r.metrics());
     m_observer->onEval(m_step, r);
   }
@@ -317,10 +361,14 @@ nlohmann::json SftTrainer::stateJson() const {
 }
 
 std::filesystem::path SftTrainer::saveCheckpoint() {
-  std::filesystem::path dir = writeTrainCheckpoint(
-      m_config.outDir, m_step, m_pretrained, *m_optimizer, stateJson(), m_config.checkpoint.keep);
+  std::filesystem::path dir = m_config.outDir / ("checkpoint-" + std::to_string(m_step));
+  if (isMain()) {
+    dir = writeTrainCheckpoint(m_config.outDir, m_step, m_pretrained, *m_optimizer, stateJson(),
+                               m_config.checkpoint.keep);
+  }
+  m_dist->barrier();  // the checkpoint exists for every rank from here on
   m_lastCheckpoint = dir;
-  if (m_observer) m_observer->onCheckpoint(m_step, dir);
+  if (m_observer && isMain()) m_observer->onCheckpoint(m_step, dir);
   return dir;
 }
 
@@ -357,7 +405,8 @@ TrainOutcome SftTrainer::run(const std::atomic<bool>* cancel) {
   const std::int64_t ckptEvery = m_config.checkpoint.every;
   try {
     while (m_step < m_config.train.steps) {
-      if (cancel && cancel->load()) {
+      // Every rank stops at the same step when any of them was interrupted.
+      if (m_dist->anyTrue(cancel && cancel->load())) {
         saveCheckpoint();
         out.status = TrainStatus::kCancelled;
         out.message = "cancelled at step " + std::to_string(m_step);

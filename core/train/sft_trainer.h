@@ -26,6 +26,7 @@ class Optimizer;
 namespace nmar::core {
 
 class Curriculum;
+class DistributedContext;
 struct SftLoss;
 class DeviationInjector;
 class ExampleSource;
@@ -34,18 +35,31 @@ class ExampleSource;
 struct StepTiming {
   double dataSeconds = 0.0;   ///< examples, encoding, injection
   double maskSeconds = 0.0;   ///< buildNmarBatch (masks, positions, weights)
-  double modelSeconds = 0.0;  ///< forward, backward, clipping, optimiser
-  std::int64_t tokens = 0;    ///< real (non-pad) tokens
+  double modelSeconds = 0.0;  ///< forward, backward, clipping, optimiser (with commSeconds)
+  double commSeconds = 0.0;   ///< data-parallel collectives (all-reduce of gradients and sums)
+  std::int64_t tokens = 0;    ///< real (non-pad) tokens of this rank
 };
 
 /**
  * One SFT job. Construction builds everything and checks the experiment (Errors name the file and
  * field); nothing is written until run(). Use it on one thread.
+ *
+ * Data-parallel (a DistributedContext with more than one rank): every rank draws the same global
+ * batch of train.batch_size examples (same data order and RNG as one process) and trains on its
+ * rows shardRange(batch_size, rank, world); the loss of each rank is its share of the global
+ * weighted token mean and gradients are summed over ranks, so a step equals the single-process
+ * step on the whole batch. Rank 0 alone writes checkpoints, evaluates and reports metrics,
+ * evaluations and checkpoints to the observer; every rank resumes from the same checkpoint.
  */
 class SftTrainer {
  public:
-  /** Builds model, tokenizer, data, curriculum and optimiser from @p config. */
-  explicit SftTrainer(ExperimentConfig config, TrainObserver* observer = nullptr);
+  /**
+   * Builds model, tokenizer, data, curriculum and optimiser from @p config. With @p dist over
+   * several ranks, rank 0's initial weights are copied to all; [train].batch_size must be at
+   * least the number of ranks (an Error naming the field otherwise).
+   */
+  explicit SftTrainer(ExperimentConfig config, TrainObserver* observer = nullptr,
+                      std::shared_ptr<DistributedContext> dist = nullptr);
   ~SftTrainer();
   SftTrainer(const SftTrainer&) = delete;
   SftTrainer& operator=(const SftTrainer&) = delete;
@@ -66,13 +80,19 @@ class SftTrainer {
    */
   TrainOutcome run(const std::atomic<bool>* cancel = nullptr);
 
-  /** Runs one evaluation now on the held-out examples. */
+  /**
+   * Runs one evaluation now on the held-out examples (rank 0; the other ranks wait and get a
+   * result with only the detection rate, which the curriculum uses).
+   */
   EvalResult evaluateNow(const std::atomic<bool>* cancel = nullptr);
 
   /** One optimiser step (what run() repeats); returns its timing. For tests and benchmarks. */
   StepTiming trainStep();
 
-  /** Writes a checkpoint of the current state to outDir/checkpoint-<step>; returns the folder. */
+  /**
+   * Writes a checkpoint of the current state to outDir/checkpoint-<step> (rank 0 writes, the
+   * others wait for it); returns the folder.
+   */
   std::filesystem::path saveCheckpoint();
 
   /** Where reports go from now on (may be null; not owned). */
@@ -87,6 +107,8 @@ class SftTrainer {
   const Tokenizer& tokenizer() const { return *m_pretrained.tokenizer; }
   std::int64_t undoId() const { return m_undoId; }
   std::int64_t step() const { return m_step; }
+  /** The data-parallel context (a single process when none was given). */
+  DistributedContext& distributed() const { return *m_dist; }
   const std::vector<Example>& heldOut() const { return m_heldOut; }
   /** Verifies an output for an example of this experiment's data. */
   Verdict verify(const Example& example, const std::string& output) const;
@@ -99,8 +121,11 @@ class SftTrainer {
   nlohmann::json stateJson() const;
   void logStep(const SftLoss& loss, double gradNorm, double lr, const StepTiming& t);
 
+  bool isMain() const;
+
   ExperimentConfig m_config;
   TrainObserver* m_observer;
+  std::shared_ptr<DistributedContext> m_dist;
   Pretrained m_pretrained;
   std::int64_t m_undoId = -1;
   std::int64_t m_eosId = -1;
