@@ -1,5 +1,6 @@
 #include "widgets/attention_panel.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <QComboBox>
@@ -217,6 +218,11 @@ void AttentionPanel::setComparison(const AttentionMap& map, const QString& title
   m_comparison = map;
   m_rightTitle->setText(title);
   showMap(m_right, m_comparison, m_stepLabels, m_promptLabels + m_stepLabels);
+  // One colour scale for both sides, so that equal colours mean equal attention.
+  const auto [l0, l1] = m_left->colorRange();
+  const auto [r0, r1] = m_right->colorRange();
+  m_left->setColorRange(std::min(l0, r0), std::max(l1, r1));
+  m_right->setColorRange(std::min(l0, r0), std::max(l1, r1));
   Q_EMIT mapShown();
 }
 

@@ -9,6 +9,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include "viz/heatmap_view.h"
 #include "widgets/attention_panel.h"
 #include "widgets/decode_controller.h"
 #include "widgets/generation_stack_panel.h"
@@ -81,6 +82,10 @@ void TestWorkbenchScreenshots::rendersEveryPanel() {
   controller.attentionPanel()->setSideBySide(true);  // asks the worker for the soft forward
   QVERIFY(waitFor(shown));
   QTest::qWait(400);  // animations end, queued replots happen
+  const AttentionPanel* panelA = controller.attentionPanel();
+  QCOMPARE(panelA->comparisonMap().matrix.rows, controller.timeline().stepCount());
+  QVERIFY(panelA->comparisonMap().rowsWithValues > 0);
+  QCOMPARE(panelA->recordedView()->colorRange(), panelA->comparisonView()->colorRange());
 
   const QImage stack = save(panel, QStringLiteral("generation_stack"));
   const QImage attention = save(controller.attentionPanel(), QStringLiteral("attention"));
