@@ -7,6 +7,9 @@
 
 #include <ATen/ATen.h>
 
+#include "data/curriculum.h"
+#include "data/deviation.h"
+#include "data/example_source.h"
 #include "nmar/masks.h"
 #include "train/experiment.h"
 #include "train/lr_schedule.h"
@@ -173,4 +176,28 @@ TEST(Experiment, BadInputNamesFileSectionAndKey) {
   EXPECT_NE(syntax.find("TOML syntax error"), std::string::npos);
   EXPECT_NE(errorOf([] { loadExperiment("/nonexistent/x.toml"); }).find("/nonexistent/x.toml"),
             std::string::npos);
+}
+
+// Every experiment file shipped in experiments/ parses, and its data, deviation and curriculum
+// tables are valid (a typo there would only show when someone runs it).
+TEST(Experiment, EveryShippedExperimentIsValid) {
+  const std::filesystem::path dir = std::filesystem::path(NMAR_SOURCE_DIR) / "experiments";
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".toml") continue;
+    SCOPED_TRACE(entry.path().string());
+    ++files;
+    ExperimentConfig c = loadExperiment(entry.path());
+    EXPECT_EQ(c.name + ".toml", entry.path().filename().string()) << "[run].name follows the file";
+    EXPECT_NO_THROW(makeExampleSource(c.data, c.seed, dir));
+    if (!c.isGrpo()) {
+      EXPECT_NO_THROW(DeviationSettings::fromJson(c.deviation, "deviation"));
+      EXPECT_NO_THROW(Curriculum::fromJson(c.curriculum, "curriculum"));
+    }
+    if (!c.model.checkpoint.empty()) {
+      // Stage-2 experiments start from another experiment's output under <repo>/runs/.
+      EXPECT_EQ(c.model.checkpoint.lexically_normal().parent_path().parent_path().filename(), "runs");
+    }
+  }
+  EXPECT_GE(files, 6);
 }
