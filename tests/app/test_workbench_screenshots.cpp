@@ -3,8 +3,10 @@
 #include <QDir>
 #include <QDockWidget>
 #include <QImage>
+#include <QLineEdit>
 #include <QPushButton>
 #include <QSignalSpy>
+#include <QSpinBox>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
@@ -12,6 +14,7 @@
 #include "viz/heatmap_view.h"
 #include "widgets/attention_panel.h"
 #include "widgets/decode_controller.h"
+#include "widgets/demo_locator.h"
 #include "widgets/generation_stack_panel.h"
 #include "widgets/main_window.h"
 #include "widgets/replay_bar.h"
@@ -24,6 +27,7 @@ class TestWorkbenchScreenshots : public QObject {
   Q_OBJECT
  private Q_SLOTS:
   void rendersEveryPanel();
+  void rendersTheDemo();
 };
 
 namespace {
@@ -100,6 +104,50 @@ void TestWorkbenchScreenshots::rendersEveryPanel() {
   }
   QVERIFY(QFileInfo::exists(
       QDir(QStringLiteral(NMAR_SCREENSHOT_DIR)).filePath(QStringLiteral("attention.png"))));
+}
+
+void TestWorkbenchScreenshots::rendersTheDemo() {
+  if (findDemoModel().isEmpty())
+    QSKIP("no bundled demo model (resources/demo/addition); only the tiny test model is shown");
+  QStandardPaths::setTestModeEnabled(true);
+  MainWindow window;
+  DecodeController controller(&window);
+  window.resize(1400, 900);
+  window.show();
+  QSignalSpy loaded(&controller, &DecodeController::modelLoaded);
+  QSignalSpy opened(&controller, &DecodeController::traceOpened);
+  controller.openStartup();
+  QVERIFY(waitFor(loaded));
+  if (!findDemoTrace().isEmpty()) {
+    QVERIFY(waitFor(opened));
+    QTest::qWait(300);
+    QVERIFY(colourCount(save(&window, QStringLiteral("demo_trace"))) > 8);
+  }
+  // Greedy decode of the demo prompt with an error injected after two steps.
+  GenerationStackPanel* panel = controller.stackPanel();
+  DecodeOptions o;
+  o.temperature = 0;
+  o.maxNewTokens = 24;
+  panel->setOptions(o);
+  panel->setPrompt(QStringLiteral("348+275="));
+  panel->injectTokenEdit()->clear();
+  panel->injectStepBox()->setValue(0);
+  QSignalSpy steps(&controller, &DecodeController::stepsArrived);
+  QSignalSpy finished(&controller, &DecodeController::decodeFinished);
+  QTest::mouseClick(panel->stepButton(), Qt::LeftButton);
+  QVERIFY(waitFor(steps, 1));
+  QTest::mouseClick(panel->stepButton(), Qt::LeftButton);
+  QVERIFY(waitFor(steps, 2));
+  QTest::mouseClick(panel->injectButton(), Qt::LeftButton);
+  QVERIFY(waitFor(steps, 3));
+  QTest::mouseClick(panel->runButton(), Qt::LeftButton);
+  QVERIFY(waitFor(finished));
+  QTest::qWait(400);
+  const StackSnapshot& snap = panel->snapshot();
+  qInfo("demo decode: stack \"%s\", pruned \"%s\"", qPrintable(snap.stackTexts().join("")),
+        qPrintable(snap.prunedTexts().join(" ")));
+  QVERIFY(colourCount(save(&window, QStringLiteral("demo_decode"))) > 8);
+  QVERIFY(colourCount(save(panel, QStringLiteral("demo_generation_stack"))) > 8);
 }
 
 QTEST_MAIN(TestWorkbenchScreenshots)
