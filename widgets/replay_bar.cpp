@@ -28,11 +28,11 @@ ReplayBar::ReplayBar(QWidget* parent) : QWidget(parent) {
     b->setToolTip(tip);
     h->addWidget(b);
   };
-  tool(m_start, QStringLiteral("|◀"), QStringLiteral("replayStart"), tr("To the prompt (Home)"));
+  tool(m_start, QStringLiteral("|◀"), QStringLiteral("replayStart"), tr("To the prompt"));
   tool(m_back, QStringLiteral("◀"), QStringLiteral("replayBack"), tr("One step back"));
   tool(m_play, QStringLiteral("▶"), QStringLiteral("replayPlay"), tr("Play / pause"));
   tool(m_forward, QStringLiteral("▶|"), QStringLiteral("replayForward"), tr("One step forward"));
-  tool(m_end, QStringLiteral("▶▶|"), QStringLiteral("replayEnd"), tr("To the last step (End)"));
+  tool(m_end, QStringLiteral("▶▶|"), QStringLiteral("replayEnd"), tr("To the last step"));
   m_slider = new QSlider(Qt::Horizontal);
   m_slider->setObjectName(QStringLiteral("replaySlider"));
   m_slider->setToolTip(tr("Drag to scrub through the steps"));
