@@ -14,6 +14,8 @@ PACKAGES=(
   libtomlplusplus-dev libcli11-dev libpcre2-dev libutf8proc-dev libgtest-dev libssl-dev
   # GUI
   qt6-base-dev qt6-svg-dev libqcustomplot-dev libgl-dev xvfb xauth
+  # packaging and its checks (installer/test-package.sh)
+  dpkg-dev file fakeroot lintian desktop-file-utils appstream
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -6,6 +6,7 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QIcon>
+#include <QTimer>
 
 #include "util/build_info.h"
 #include "util/log.h"
@@ -20,8 +21,20 @@ using nmar::widgets::OpenKind;
 
 struct Options {
   QString store;
+  QString screenshot;
+  int screenshotDelayMs = 2000;
   QStringList paths;
 };
+
+const QCommandLineOption kScreenshotOption(
+    QStringLiteral("screenshot"),
+    QStringLiteral("Start, wait --screenshot-delay milliseconds, save the window as FILE (PNG) "
+                   "and quit (documentation, packaging checks; works with -platform offscreen)."),
+    QStringLiteral("FILE"));
+const QCommandLineOption kScreenshotDelayOption(QStringLiteral("screenshot-delay"),
+                                                QStringLiteral("Milliseconds before --screenshot "
+                                                               "(default 2000)."),
+                                                QStringLiteral("MS"), QStringLiteral("2000"));
 
 /** Declares the command line on @p parser; @p store is the --store option. */
 void describe(QCommandLineParser* parser, const QCommandLineOption& store) {
@@ -31,6 +44,8 @@ void describe(QCommandLineParser* parser, const QCommandLineOption& store) {
   parser->addHelpOption();
   parser->addVersionOption();
   parser->addOption(store);
+  parser->addOption(kScreenshotOption);
+  parser->addOption(kScreenshotDelayOption);
   parser->addPositionalArgument(QStringLiteral("path"),
                                 QStringLiteral("A checkpoint folder or a trace (.json) to open."),
                                 QStringLiteral("[CHECKPOINT|TRACE]"));
@@ -80,7 +95,19 @@ Options parseArguments(const QApplication& app) {
   describe(&parser, kStoreOption);
   parser.process(app);
   if (const auto status = checkPaths(parser)) std::exit(*status);
-  return Options{parser.value(kStoreOption), parser.positionalArguments()};
+  Options options;
+  options.store = parser.value(kStoreOption);
+  options.screenshot = parser.value(kScreenshotOption);
+  bool ok = false;
+  options.screenshotDelayMs = parser.value(kScreenshotDelayOption).toInt(&ok);
+  if (!ok || options.screenshotDelayMs < 0) {
+    std::fprintf(stderr,
+                 "nmar-workbench: --screenshot-delay: expected milliseconds >= 0, got '%s'\n",
+                 qPrintable(parser.value(kScreenshotDelayOption)));
+    std::exit(2);
+  }
+  options.paths = parser.positionalArguments();
+  return options;
 }
 
 /** Keeps the command line's requests on the window and says in the log what was given. */
@@ -118,7 +145,7 @@ int main(int argc, char** argv) {
   QApplication app(argc, argv);
   const Options options = parseArguments(app);
   QApplication::setWindowIcon(QIcon(QStringLiteral(":/nmar/icons/nmar-workbench.svg")));
-  QGuiApplication::setDesktopFileName(QStringLiteral("nmar-workbench"));
+  QGuiApplication::setDesktopFileName(QStringLiteral("org.nmar.Workbench"));
 
   MainWindow window;  // creates the log pane: lines logged from here on show in it
   nmar::core::logger("app.workbench")
@@ -132,5 +159,15 @@ int main(int argc, char** argv) {
   window.restoreLayout();
   window.show();
   decode.openStartup();  // the command line's checkpoint or trace, else the bundled demo
+  if (!options.screenshot.isEmpty()) {
+    QTimer::singleShot(options.screenshotDelayMs, &window, [&window, &options] {
+      const bool saved = window.grab().save(options.screenshot, "PNG");
+      if (!saved) {
+        std::fprintf(stderr, "nmar-workbench: --screenshot: cannot write '%s'\n",
+                     qPrintable(options.screenshot));
+      }
+      QCoreApplication::exit(saved ? 0 : 1);
+    });
+  }
   return app.exec();
 }
