@@ -152,7 +152,7 @@ DistributedContext::DistributedContext(const DistributedEnv& env, c10::Device de
       } else {
         options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
       }
-      options->threads = 2;
+      options->threads = 1;  // one collective in flight at a time
       m_group->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(m_group->store, env.rank,
                                                                 env.worldSize, options);
       m_group->backend = "gloo";
@@ -288,16 +288,29 @@ void DistributedContext::bucketed(const std::vector<at::Tensor>& tensors, Reduce
 }
 
 void DistributedContext::allReduceGradients(const std::vector<at::Tensor>& params, Reduce op,
-                                            std::int64_t bucketBytes) {
+                                            std::int64_t bucketBytes, std::vector<double>* extra) {
   if (!distributed()) return;
   std::vector<at::Tensor> grads;
-  grads.reserve(params.size());
+  grads.reserve(params.size() + 1);
   for (const at::Tensor& p : params) {
     if (!p.requires_grad()) continue;
     if (!p.grad().defined()) const_cast<at::Tensor&>(p).mutable_grad() = at::zeros_like(p);
     grads.push_back(p.grad());
   }
-  bucketed(grads, op, 0, false, bucketBytes);
+  at::Tensor tail;
+  if (extra && !extra->empty()) {
+    const auto options =
+        grads.empty() ? at::TensorOptions().dtype(at::kFloat) : grads.back().options();
+    tail = at::tensor(*extra, at::TensorOptions().dtype(at::kDouble)).to(options);
+    grads.push_back(tail);
+  }
+  // The extras are tiny: let them join the last bucket however full it is.
+  const std::int64_t tailBytes = tail.defined() ? tail.numel() * tail.element_size() : 0;
+  bucketed(grads, op, 0, false, bucketBytes + tailBytes);
+  if (tail.defined()) {
+    const at::Tensor back = tail.to(at::kCPU, at::kDouble).contiguous();
+    extra->assign(back.data_ptr<double>(), back.data_ptr<double>() + back.numel());
+  }
 }
 
 void DistributedContext::broadcastParameters(const std::vector<at::Tensor>& params, int root) {

@@ -94,10 +94,13 @@ class DistributedContext {
   /**
    * Combines the gradients of @p params like DistributedDataParallel: flattened into buckets of
    * about @p bucketBytes, one all-reduce per bucket, unflattened back. A parameter without a
-   * gradient gets a zero gradient first (so every rank reduces the same buckets).
+   * gradient gets a zero gradient first (so every rank reduces the same buckets). @p extra values
+   * (step statistics, flags) ride along in the last bucket in the gradients' dtype and come back
+   * combined by the same @p op: no collective of their own.
    */
   void allReduceGradients(const std::vector<at::Tensor>& params, Reduce op = Reduce::kMean,
-                          std::int64_t bucketBytes = kDefaultBucketBytes);
+                          std::int64_t bucketBytes = kDefaultBucketBytes,
+                          std::vector<double>* extra = nullptr);
   /** Copies rank @p root's @p params to every rank (bucketed like the gradients). */
   void broadcastParameters(const std::vector<at::Tensor>& params, int root = 0);
   /** Returns when every rank has called it. */

@@ -54,6 +54,14 @@ double SftLoss::deviationLikelihood() const {
                             : std::numeric_limits<double>::quiet_NaN();
 }
 
+double sftWeightSum(const NmarBatch& batch, bool naive, bool promptTargets) {
+  at::Tensor w = batch.weights(naive).to(at::kFloat);
+  if (promptTargets) {
+    w = w + (batch.targetGroup == static_cast<int>(TargetGroup::kPrompt)).to(at::kFloat);
+  }
+  return w.sum().item<double>();
+}
+
 SftLoss sftLoss(const at::Tensor& logits, const NmarBatch& batch, bool naive, bool promptTargets) {
   SftLoss out;
   const auto V = logits.size(-1);

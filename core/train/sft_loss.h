@@ -46,4 +46,7 @@ struct SftLoss {
  */
 SftLoss sftLoss(const at::Tensor& logits, const NmarBatch& batch, bool naive, bool promptTargets);
 
+/** The sum of the weights sftLoss() gives @p batch's targets (its SftLoss::weight). */
+double sftWeightSum(const NmarBatch& batch, bool naive, bool promptTargets);
+
 }  // namespace nmar::core

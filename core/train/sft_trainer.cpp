@@ -19,6 +19,7 @@
 #include "tokenizer/char_tokenizer.h"
 #include "train/autocast.h"
 #include "train/distributed.h"
+#include "train/sft_batch.h"
 #include "train/sft_loss.h"
 #include "train/token_init.h"
 #include "train/train_checkpoint.h"
@@ -50,10 +51,8 @@ const char* trainStatusName(TrainStatus status) {
 }
 
 /** A padded micro-batch ready for the model. */
-struct SftTrainer::Batch {
-  at::Tensor ids;
-  NmarBatch nmar;
-  std::int64_t tokens = 0;
+struct SftTrainer::Batch : SftBatch {
+  double globalWeight = 0.0;  ///< data-parallel: loss weight of the whole batch (all ranks)
   double dataSeconds = 0.0;
   double maskSeconds = 0.0;
 };
@@ -170,39 +169,27 @@ SftTrainer::Batch SftTrainer::nextBatch() {
   const auto t0 = Clock::now();
   const std::optional<std::int64_t> eos = m_eosId >= 0 ? std::optional(m_eosId) : std::nullopt;
   std::vector<TrainingSequence> rows;
-  std::size_t T = 0;
   for (int i = 0; i < m_config.train.batchSize; ++i) {
     TrainingSequence seq = encodeExample(*m_pretrained.tokenizer, m_source->next(), eos);
     const Curriculum::Draw draw = m_curriculum->draw(m_rng);
     seq = m_injector->maybeInject(seq, m_rng, draw.events, draw.maxLength);
     rows.push_back(std::move(seq));
   }
-  // Every rank draws the whole batch (the same data and RNG as one process) and keeps its rows.
-  if (m_dist->distributed()) {
-    const auto [begin, end] =
-        shardRange(m_config.train.batchSize, m_dist->rank(), m_dist->worldSize());
-    rows = std::vector<TrainingSequence>(std::make_move_iterator(rows.begin() + begin),
-                                         std::make_move_iterator(rows.begin() + end));
-  }
-  for (const TrainingSequence& seq : rows) T = std::max(T, seq.ids.size());
-  at::Tensor ids =
-      at::zeros({static_cast<std::int64_t>(rows.size()), static_cast<std::int64_t>(T)}, at::kLong);
-  auto acc = ids.accessor<std::int64_t, 2>();
-  BatchOptions options;
-  std::vector<int> prompts;
-  for (std::size_t r = 0; r < rows.size(); ++r) {
-    for (std::size_t t = 0; t < rows[r].ids.size(); ++t) acc[r][t] = rows[r].ids[t];
-    options.lengths.push_back(static_cast<int>(rows[r].ids.size()));
-    prompts.push_back(rows[r].promptLength);
-    b.tokens += static_cast<std::int64_t>(rows[r].ids.size());
-  }
-  options.hardMask = m_config.train.mode == AttentionMode::kHard;
-  options.softMask = m_config.train.mode == AttentionMode::kSoft;
   const auto t1 = Clock::now();
   b.dataSeconds = std::chrono::duration<double>(t1 - t0).count();
   const c10::Device device = m_pretrained.model->device();
-  b.ids = ids.to(device);
-  b.nmar = buildNmarBatch(b.ids, prompts, m_undoId, -1, options);
+  const AttentionMode mode = m_config.train.mode;
+  if (!m_dist->distributed()) {
+    static_cast<SftBatch&>(b) = buildSftBatch(rows, 0, rows.size(), m_undoId, mode, device);
+  } else {
+    // Every rank draws the whole batch (the data and RNG of one process) and trains on its rows;
+    // the weights of all rows (no masks: cheap) give the whole batch's loss normaliser.
+    const SftBatch all = buildSftBatch(rows, 0, rows.size(), m_undoId, mode, device, false);
+    b.globalWeight = sftWeightSum(all.nmar, m_config.train.naive, m_config.train.promptLoss);
+    const auto [begin, end] =
+        shardRange(m_config.train.batchSize, m_dist->rank(), m_dist->worldSize());
+    static_cast<SftBatch&>(b) = buildSftBatch(rows, begin, end, m_undoId, mode, device);
+  }
   b.maskSeconds = secondsSince(t1);
   return b;
 }
@@ -230,16 +217,11 @@ StepTiming SftTrainer::trainStep() {
     }
     SftLoss loss = sftLoss(logits, batch.nmar, m_config.train.naive, m_config.train.promptLoss);
     loss.tokens = batch.tokens;
-    at::Tensor objective = loss.loss;
-    if (m_dist->distributed()) {
-      // This rank's share of the weighted token mean over the whole batch (all ranks).
-      const auto tc = Clock::now();
-      const SftLoss global = SftLoss::fromSums(m_dist->allReduce(loss.sums()));
-      timing.commSeconds += secondsSince(tc);
-      objective = loss.nllSum / std::max(1.0, global.weight);
-      loss = global;
-    }
-    if (!std::isfinite(loss.value)) {
+    // Data-parallel: this rank's share of the whole batch's weighted token mean; a non-finite
+    // loss is found after the all-reduce, on every rank at once.
+    const at::Tensor objective =
+        m_dist->distributed() ? loss.nllSum / std::max(1.0, batch.globalWeight) : loss.loss;
+    if (!std::isfinite(loss.value) && !m_dist->distributed()) {
       throw NonFiniteLoss("loss is " + std::string(std::isnan(loss.value) ? "NaN" : "infinite") +
                           " at step " + std::to_string(m_step + 1) + " (micro-batch " +
                           std::to_string(micro + 1) + ")");
@@ -251,9 +233,21 @@ StepTiming SftTrainer::trainStep() {
   const auto t0 = Clock::now();
   std::vector<at::Tensor> params = model->parameters();
   if (m_dist->distributed()) {
+    // One collective per step: the gradients, with the loss sums and the stop flag riding along.
+    std::vector<double> extra = total.sums();
+    extra.push_back(m_cancel && m_cancel->load() ? 1.0 : 0.0);
     const auto tc = Clock::now();
-    m_dist->allReduceGradients(params, Reduce::kSum);
+    m_dist->allReduceGradients(params, Reduce::kSum, DistributedContext::kDefaultBucketBytes,
+                               &extra);
     timing.commSeconds += secondsSince(tc);
+    m_stopRequested = extra.back() > 0.5;
+    extra.pop_back();
+    total = SftLoss::fromSums(extra);
+    if (!std::isfinite(total.value)) {
+      m_optimizer->zero_grad();
+      throw NonFiniteLoss("loss is " + std::string(std::isnan(total.value) ? "NaN" : "infinite") +
+                          " at step " + std::to_string(m_step + 1));
+    }
   }
   double gradNorm = 0.0;
   if (m_config.optim.clipNorm > 0.0) {
@@ -403,10 +397,18 @@ TrainOutcome SftTrainer::run(const std::atomic<bool>* cancel) {
   if (m_observer) m_observer->onStart(m_step, m_config.train.steps);
   const std::int64_t evalEvery = m_config.eval.every;
   const std::int64_t ckptEvery = m_config.checkpoint.every;
+  m_cancel = cancel;
+  bool first = true;
   try {
     while (m_step < m_config.train.steps) {
-      // Every rank stops at the same step when any of them was interrupted.
-      if (m_dist->anyTrue(cancel && cancel->load())) {
+      // Every rank stops at the same step when any of them was interrupted (the flag was
+      // all-reduced with the last step's gradients; before the first step, on its own).
+      const bool local = cancel && cancel->load();
+      const bool stop = !m_dist->distributed() ? local
+                        : first                ? m_dist->anyTrue(local)
+                                               : m_stopRequested;
+      first = false;
+      if (stop) {
         saveCheckpoint();
         out.status = TrainStatus::kCancelled;
         out.message = "cancelled at step " + std::to_string(m_step);

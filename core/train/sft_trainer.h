@@ -144,6 +144,8 @@ class SftTrainer {
   struct Window;
   std::unique_ptr<Window> m_window;
   std::filesystem::path m_lastCheckpoint;
+  const std::atomic<bool>* m_cancel = nullptr;  ///< run()'s flag, all-reduced with the gradients
+  bool m_stopRequested = false;                 ///< some rank was cancelled (as of the last step)
 };
 
 /** The newest complete checkpoint-N folder under @p outDir (empty path: none). */

@@ -12,11 +12,14 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <string>
 
 #include <ATen/ATen.h>
+#include <torch/csrc/autograd/grad_mode.h>
 
 #include "checkpoint/safetensors.h"
 #include "train/distributed.h"
@@ -167,6 +170,15 @@ TEST(DistributedWorker, Run) {
     const TrainOutcome out = t.run();
     ASSERT_EQ(out.status, TrainStatus::kFinished);
     writeSafetensors(dir / ("rank" + rank + ".safetensors"), t.model()->stateDict());
+  } else if (m == "sft-nan") {
+    SftTrainer t(parseExperiment(sftText(dir / "dp", 3), dir / "exp.toml"), nullptr, dist);
+    if (dist->rank() == 1) {
+      torch::NoGradGuard g;
+      t.model()->parameters()[0].fill_(std::numeric_limits<float>::quiet_NaN());
+    }
+    const TrainOutcome out = t.run();
+    ASSERT_EQ(out.status, TrainStatus::kFailed);
+    std::ofstream(dir / ("rank" + rank + ".txt")) << out.message;
   } else if (m == "grpo-step") {
     GrpoTrainer t(parseExperiment(grpoText(dir / "dp"), dir / "exp.toml"), nullptr, dist);
     const GrpoStepStats st = t.trainStep();
@@ -288,6 +300,17 @@ TEST(DistributedSft, ATwoProcessRunResumedByTwoProcessesEqualsAnUninterruptedRun
   const TensorMap saved = readSafetensors(dir.path() / "dp" / "checkpoint-5" / "model.safetensors");
   EXPECT_LE(maxAbsDiff(expected, saved), 1e-5);
   EXPECT_LE(maxAbsDiff(expected, readSafetensors(dir.path() / "rank1.safetensors")), 1e-5);
+}
+
+TEST(DistributedSft, ANanOnOneRankFailsEveryRankAtTheSameStep) {
+  if (!glooAvailable()) GTEST_SKIP() << "built without Gloo headers (libgloo-dev)";
+  TempDir dir;
+  ASSERT_TRUE(runWorkers("sft-nan", dir.path()));
+  for (const char* rank : {"rank0", "rank1"}) {
+    std::ifstream in(dir.path() / (std::string(rank) + ".txt"));
+    const std::string message((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_NE(message.find("loss is NaN at step 1"), std::string::npos) << rank << ": " << message;
+  }
 }
 
 TEST(DistributedGrpo, OneStepOnTwoProcessesEqualsOneProcess) {

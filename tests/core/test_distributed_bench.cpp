@@ -1,7 +1,7 @@
 // Not a test: data-parallel masked SFT on this machine. Trains the same global batch with 1
 // process (1 and 2 intra-op threads) and with 2 processes (Gloo on loopback, 1 thread each) and
-// prints per-sample time, tokens/s, the time inside collectives per step, and the cost of the
-// gradient all-reduce alone. Usage:
+// prints per-sample time, tokens/s, the time inside collectives per step (with waiting for the
+// slower rank), the cost of the gradient all-reduce alone and of a one-value all-reduce. Usage:
 //   bench_distributed [--steps N] [--batch B] [--preset tiny|small] [--mode hard|soft] [--json]
 // The processes are this binary started again with BENCH_WORKER set (and the torchrun variables).
 #include <netinet/in.h>
@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <ATen/Parallel.h>
@@ -79,7 +80,7 @@ int worker(const Options& o, const fs::path& result) {
   std::vector<at::Tensor> params = trainer.model()->parameters();
   std::int64_t gradBytes = 0;
   for (const at::Tensor& p : params) gradBytes += p.numel() * p.element_size();
-  double allReduce = 0.0;
+  double allReduce = 0.0, smallAllReduce = 0.0;
   if (dist->distributed()) {
     for (auto& p : params) p.mutable_grad() = at::ones_like(p);
     dist->barrier();
@@ -87,6 +88,9 @@ int worker(const Options& o, const fs::path& result) {
     const auto t1 = Clock::now();
     for (int i = 0; i < reps; ++i) dist->allReduceGradients(params, Reduce::kSum);
     allReduce = since(t1) / reps;
+    const auto t2 = Clock::now();
+    for (int i = 0; i < reps; ++i) dist->anyTrue(false);
+    smallAllReduce = since(t2) / reps;
   }
   if (dist->isMain()) {
     const double samples = static_cast<double>(o.steps) * o.batch;
@@ -101,6 +105,7 @@ int worker(const Options& o, const fs::path& result) {
                         {"tokens_per_s", tokens / wall},
                         {"comm_ms_per_step", 1000.0 * comm / o.steps},
                         {"allreduce_ms", 1000.0 * allReduce},
+                        {"small_allreduce_ms", 1000.0 * smallAllReduce},
                         {"grad_mib", gradBytes / 1048576.0},
                         {"mask_fraction", sum.maskSeconds / wall},
                         {"data_fraction", sum.dataSeconds / wall}};
@@ -179,6 +184,12 @@ int main(int argc, char** argv) {
   }
   if (const char* result = std::getenv("BENCH_WORKER")) return worker(o, result);
 
+  auto loadAverage = [] {
+    double load = 0.0;
+    std::ifstream("/proc/loadavg") >> load;
+    return load;
+  };
+  const double loadBefore = loadAverage();
   nlohmann::json runs = nlohmann::json::array();
   for (auto [world, threads] : {std::pair{1, 1}, std::pair{1, 2}, std::pair{2, 1}}) {
     nlohmann::json j = measure(argv, world, threads);
@@ -197,15 +208,17 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "data-parallel masked SFT: Llama %s preset, %s mask, global batch %d, %d steps; "
-      "BLAS %s; Gloo on loopback\n",
-      o.preset.c_str(), o.mode.c_str(), o.batch, o.steps, activeBlas().c_str());
-  std::printf("%-9s %-7s %9s %12s %10s %11s %12s %9s\n", "processes", "threads", "ms/step",
-              "us/sample", "tokens/s", "comm ms/st", "allreduce ms", "grad MiB");
+      "BLAS %s; Gloo on loopback; %u CPUs, load average %.1f -> %.1f\n",
+      o.preset.c_str(), o.mode.c_str(), o.batch, o.steps, activeBlas().c_str(),
+      std::thread::hardware_concurrency(), loadBefore, loadAverage());
+  std::printf("%-9s %-7s %9s %10s %9s %11s %13s %9s %8s\n", "processes", "threads", "ms/step",
+              "us/sample", "tokens/s", "comm ms/st", "allreduce ms", "small ms", "grad MiB");
   for (const auto& j : runs) {
-    std::printf("%-9d %-7d %9.1f %12.1f %10.0f %11.2f %12.2f %9.2f\n", j["processes"].get<int>(),
-                j["threads_per_process"].get<int>(), j["ms_per_step"].get<double>(),
-                j["us_per_sample"].get<double>(), j["tokens_per_s"].get<double>(),
-                j["comm_ms_per_step"].get<double>(), j["allreduce_ms"].get<double>(),
+    std::printf("%-9d %-7d %9.1f %10.1f %9.0f %11.2f %13.2f %9.2f %8.2f\n",
+                j["processes"].get<int>(), j["threads_per_process"].get<int>(),
+                j["ms_per_step"].get<double>(), j["us_per_sample"].get<double>(),
+                j["tokens_per_s"].get<double>(), j["comm_ms_per_step"].get<double>(),
+                j["allreduce_ms"].get<double>(), j["small_allreduce_ms"].get<double>(),
                 j["grad_mib"].get<double>());
   }
   return 0;
