@@ -20,6 +20,8 @@
 #include "widgets/generation_stack_panel.h"
 #include "widgets/main_window.h"
 #include "widgets/replay_bar.h"
+#include "widgets/trace_catalog.h"
+#include "widgets/trace_picker.h"
 #include "widgets/welcome_page.h"
 
 namespace nmar::widgets {
@@ -46,6 +48,11 @@ DecodeController::DecodeController(MainWindow* window) : QObject(window), m_wind
   m_traceReader = new QFutureWatcher<TraceRead>(this);
   connect(m_traceReader, &QFutureWatcher<TraceRead>::finished, this,
           &DecodeController::onTraceRead);
+  m_catalogReader = new QFutureWatcher<CatalogRead>(this);
+  connect(m_catalogReader, &QFutureWatcher<CatalogRead>::finished, this,
+          &DecodeController::onCatalogRead);
+  m_picker = new TracePicker(window);
+  connect(m_picker, &TracePicker::traceChosen, this, &DecodeController::openEntry);
 
   m_attentionTimer = new QTimer(this);
   m_attentionTimer->setSingleShot(true);
@@ -217,8 +224,7 @@ void DecodeController::onOpenRequested(OpenKind kind, const QString& path) {
       openTrace(path);
       break;
     case OpenKind::RunStore:
-      guiLog()->warn("run stores open in the run explorer, which is not part of this version: '{}'",
-                     path.toStdString());
+      openCatalog(path, true);
       break;
   }
 }
@@ -230,25 +236,69 @@ void DecodeController::openCheckpoint(const QString& dir) {
 }
 
 void DecodeController::openTrace(const QString& path) {
+  if (path.endsWith(QStringLiteral(".jsonl"), Qt::CaseInsensitive)) {
+    openCatalog(path, false);  // one trace opens at once; several go to the picker
+    return;
+  }
+  readTraceWith(path, [path] { return core::readTrace(path.toStdString()); });
+}
+
+void DecodeController::readTraceWith(const QString& label, std::function<core::Trace()> load) {
   if (m_traceReader->isRunning()) m_traceReader->waitForFinished();  // one read at a time
-  m_window->setJobText(tr("reading %1").arg(QFileInfo(path).fileName()));
-  m_traceReader->setFuture(QtConcurrent::run([path] {
+  m_window->setJobText(tr("reading %1").arg(label));
+  m_traceReader->setFuture(QtConcurrent::run([label, load = std::move(load)] {
     TraceRead read;
-    read.path = path;
+    read.path = label;
     try {
-      const std::string file = path.toStdString();
-      if (path.endsWith(QStringLiteral(".jsonl"), Qt::CaseInsensitive)) {
-        std::vector<core::Trace> all = core::readTraces(file);
-        if (all.empty()) throw std::runtime_error(file + ": holds no trace");
-        read.trace = std::make_shared<core::Trace>(std::move(all.front()));
-      } else {
-        read.trace = std::make_shared<core::Trace>(core::readTrace(file));
-      }
+      read.trace = std::make_shared<core::Trace>(load());
     } catch (const std::exception& e) {
       read.error = QString::fromStdString(e.what());
     }
     return read;
   }));
+}
+
+void DecodeController::openCatalog(const QString& path, bool store) {
+  if (m_catalogReader->isRunning()) m_catalogReader->waitForFinished();
+  m_window->setJobText(tr("listing %1").arg(QFileInfo(path).fileName()));
+  m_catalogReader->setFuture(QtConcurrent::run([path, store] {
+    CatalogRead read;
+    try {
+      read.catalog = store ? listStoreTraces(path) : listFileTraces(path);
+    } catch (const std::exception& e) {
+      read.error = QString::fromStdString(e.what());
+    }
+    read.catalog.path = path;
+    return read;
+  }));
+}
+
+void DecodeController::onCatalogRead() {
+  const CatalogRead read = m_catalogReader->result();
+  m_window->setJobText(m_running ? tr("decoding") : tr("idle"));
+  if (!read.error.isEmpty()) {
+    showError(tr("could not list the traces: %1").arg(read.error));
+    return;
+  }
+  if (read.catalog.entries.isEmpty()) {
+    showError(tr("%1 holds no trace").arg(read.catalog.path));
+    return;
+  }
+  if (read.catalog.entries.size() == 1 && !read.catalog.fromStore) {
+    openEntry(read.catalog, read.catalog.entries.front());
+    return;
+  }
+  guiLog()->info("{} holds {} traces: choose one to replay", read.catalog.path.toStdString(),
+                 read.catalog.entries.size());
+  m_picker->setCatalog(read.catalog);
+  m_picker->show();
+  m_picker->raise();
+  Q_EMIT catalogListed(read.catalog.path, int(read.catalog.entries.size()));
+}
+
+void DecodeController::openEntry(const TraceCatalog& catalog, const TraceEntry& entry) {
+  readTraceWith(describeEntry(catalog, entry),
+                [catalog, entry] { return loadCatalogTrace(catalog, entry); });
 }
 
 void DecodeController::onTraceRead() {

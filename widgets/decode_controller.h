@@ -4,6 +4,7 @@
  * adds the generation stack, attention and replay panels to the main window, and keeps them on
  * the same step.
  */
+#include <functional>
 #include <memory>
 
 #include <QFutureWatcher>
@@ -14,6 +15,7 @@
 #include "widgets/decode_options.h"
 #include "widgets/decode_timeline.h"
 #include "widgets/open_kind.h"
+#include "widgets/trace_catalog.h"
 
 class QAction;
 class QThread;
@@ -26,6 +28,7 @@ class DecodeWorker;
 class GenerationStackPanel;
 class MainWindow;
 class ReplayBar;
+class TracePicker;
 
 /**
  * Wires one MainWindow to one DecodeWorker (on its own QThread, owned here) and to three panels
@@ -50,8 +53,21 @@ class DecodeController : public QObject {
 
   /** Loads a checkpoint folder on the worker (modelLoaded() or a logged error follows). */
   void openCheckpoint(const QString& dir);
-  /** Reads a trace file off the GUI thread and shows it for replay (traceOpened() or an error). */
+  /**
+   * Reads a trace file off the GUI thread and shows it for replay (traceOpened() or an error).
+   * A JSONL file with several traces lists them in the trace picker instead (catalogListed()).
+   */
   void openTrace(const QString& path);
+  /**
+   * Lists the traces of the run store (@p store) or JSONL file at @p path off the GUI thread and
+   * shows them in the trace picker (catalogListed(), or an error naming the file).
+   */
+  void openCatalog(const QString& path, bool store);
+  /** Loads @p entry of @p catalog off the GUI thread and shows it for replay. */
+  void openEntry(const nmar::widgets::TraceCatalog& catalog,
+                 const nmar::widgets::TraceEntry& entry);
+  /** The dialog that lists a store's or a JSONL file's traces. */
+  TracePicker* tracePicker() const { return m_picker; }
 
   /** Writes the current trace as JSON to @p path; false with @p error on failure. */
   bool exportTrace(const QString& path, QString* error = nullptr) const;
@@ -71,6 +87,8 @@ class DecodeController : public QObject {
  Q_SIGNALS:
   void modelLoaded(const nmar::widgets::ModelInfo& info);
   void traceOpened(const QString& path);
+  /** The traces of @p path (@p count of them) are listed in the trace picker. */
+  void catalogListed(const QString& path, int count);
   /** An open, a decode start or a step failed; @p message was logged and shown. */
   void errorShown(const QString& message);
   /** New steps reached the panels (live). */
@@ -90,6 +108,9 @@ class DecodeController : public QObject {
   void onFinished(const core::Trace& trace, const QString& reason);
   void onRunningChanged(bool running);
   void onTraceRead();
+  void onCatalogRead();
+  /** Reads a trace with @p load on a pool thread; @p label names it in messages. */
+  void readTraceWith(const QString& label, std::function<core::Trace()> load);
   void showError(const QString& message);
   void configureWorker();
   void setPosition(int applied, bool animate);
@@ -127,6 +148,12 @@ class DecodeController : public QObject {
     std::shared_ptr<core::Trace> trace;
   };
   QFutureWatcher<TraceRead>* m_traceReader = nullptr;
+  struct CatalogRead {
+    QString error;
+    TraceCatalog catalog;
+  };
+  QFutureWatcher<CatalogRead>* m_catalogReader = nullptr;
+  TracePicker* m_picker = nullptr;
 };
 
 }  // namespace nmar::widgets

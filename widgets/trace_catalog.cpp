@@ -1,0 +1,103 @@
+#include "widgets/trace_catalog.h"
+
+#include <QFileInfo>
+
+#include "store/run_store.h"
+#include "trace/trace_io.h"
+#include "util/error.h"
+
+namespace nmar::widgets {
+namespace {
+
+QString qs(const std::string& s) { return QString::fromStdString(s); }
+
+/** "ok" / "wrong: <detail>" / the JSON, from a stored verdict (null: empty). */
+QString verdictText(const nlohmann::json& v) {
+  if (v.is_null()) return {};
+  if (v.is_object() && v.contains("correct") && v["correct"].is_boolean()) {
+    const bool ok = v["correct"].get<bool>();
+    const std::string detail = v.value("detail", std::string());
+    if (ok) return QStringLiteral("ok");
+    return detail.empty() ? QStringLiteral("wrong") : QStringLiteral("wrong: ") + qs(detail);
+  }
+  return qs(v.dump());
+}
+
+}  // namespace
+
+TraceCatalog listStoreTraces(const QString& path) {
+  core::StoreOptions options;
+  options.readOnly = true;
+  options.create = false;
+  core::RunStore store(path.toStdString(), options);
+  TraceCatalog catalog;
+  catalog.path = path;
+  catalog.fromStore = true;
+  for (const core::RunInfo& run : store.listRuns()) {
+    for (const core::TraceRecord& r : store.traces(run.id)) {
+      TraceEntry e;
+      e.traceId = r.id;
+      e.runId = run.id;
+      e.runName = qs(run.name);
+      e.runKind = qs(run.kind);
+      e.step = r.step;
+      e.group = r.group ? *r.group : -1;
+      e.prompt = qs(r.prompt);
+      e.output = qs(r.output);
+      e.verdict = verdictText(r.verdict);
+      catalog.entries.push_back(e);
+    }
+  }
+  return catalog;
+}
+
+TraceCatalog listFileTraces(const QString& path) {
+  TraceCatalog catalog;
+  catalog.path = path;
+  const std::vector<core::Trace> traces = core::readTraces(path.toStdString());
+  for (std::size_t i = 0; i < traces.size(); ++i) {
+    const core::Trace& t = traces[i];
+    TraceEntry e;
+    e.line = static_cast<int>(i);
+    e.runName = QFileInfo(path).fileName();
+    e.runKind = qs(core::traceModeName(t.mode));
+    e.prompt = qs(t.promptText);
+    e.output = qs(t.outputText);
+    e.verdict = verdictText(t.verdict);
+    catalog.entries.push_back(e);
+  }
+  return catalog;
+}
+
+core::Trace loadCatalogTrace(const TraceCatalog& catalog, const TraceEntry& entry) {
+  if (catalog.fromStore) {
+    core::StoreOptions options;
+    options.readOnly = true;
+    options.create = false;
+    core::RunStore store(catalog.path.toStdString(), options);
+    return store.trace(entry.traceId);
+  }
+  std::vector<core::Trace> traces = core::readTraces(catalog.path.toStdString());
+  if (entry.line < 0 || entry.line >= static_cast<int>(traces.size())) {
+    throw core::Error(catalog.path.toStdString() + ": no trace " + std::to_string(entry.line + 1) +
+                      " (the file holds " + std::to_string(traces.size()) + ")");
+  }
+  return std::move(traces[static_cast<std::size_t>(entry.line)]);
+}
+
+QString describeEntry(const TraceCatalog& catalog, const TraceEntry& entry) {
+  if (catalog.fromStore) {
+    return QStringLiteral("%1: run %2 (%3), step %4, trace %5")
+        .arg(QFileInfo(catalog.path).fileName())
+        .arg(entry.runId)
+        .arg(entry.runName)
+        .arg(entry.step)
+        .arg(entry.traceId);
+  }
+  return QStringLiteral("%1: trace %2 of %3")
+      .arg(QFileInfo(catalog.path).fileName())
+      .arg(entry.line + 1)
+      .arg(catalog.entries.size());
+}
+
+}  // namespace nmar::widgets

@@ -1,0 +1,50 @@
+#pragma once
+/**
+ * @file The traces a file offers for replay: every trace of a run store (with its run, step,
+ * prompt, output and verdict) or every line of a JSONL trace file. Torch-free and Qt-light: the
+ * listing and loading functions run on any thread (the GUI calls them through QtConcurrent).
+ */
+#include <QList>
+#include <QString>
+
+#include "trace/trace.h"
+
+namespace nmar::widgets {
+
+/** One trace on offer. */
+struct TraceEntry {
+  qint64 traceId = -1;  ///< run store: the trace's id; -1 for a JSONL line
+  int line = -1;        ///< JSONL: 0-based index of the trace in the file; -1 for a store
+  qint64 runId = 0;
+  QString runName;
+  QString runKind;
+  qint64 step = 0;
+  qint64 group = -1;  ///< GRPO group, -1: none
+  QString prompt;
+  QString output;
+  QString verdict;  ///< "ok", "wrong" or the verdict's detail; empty: none
+};
+
+/** What a file offers. */
+struct TraceCatalog {
+  QString path;
+  bool fromStore = false;
+  QList<TraceEntry> entries;
+};
+
+/**
+ * Lists every trace of the run store at @p path (opened read-only, never created), run by run
+ * then by step. Throws core::Error naming the path (not a run store, missing, newer schema).
+ */
+TraceCatalog listStoreTraces(const QString& path);
+
+/** Lists the traces of the JSONL trace file @p path; throws core::Error naming the line. */
+TraceCatalog listFileTraces(const QString& path);
+
+/** Loads @p entry of @p catalog (validated). Throws core::Error naming the file and trace. */
+core::Trace loadCatalogTrace(const TraceCatalog& catalog, const TraceEntry& entry);
+
+/** A one-line description of @p entry for logs and the status bar. */
+QString describeEntry(const TraceCatalog& catalog, const TraceEntry& entry);
+
+}  // namespace nmar::widgets
