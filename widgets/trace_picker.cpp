@@ -75,11 +75,10 @@ TracePicker::TracePicker(QWidget* parent) : QDialog(parent) {
 void TracePicker::setCatalog(const TraceCatalog& catalog) {
   m_catalog = catalog;
   setWindowTitle(tr("Open a trace — %1").arg(QFileInfo(catalog.path).fileName()));
-  m_summary->setText(
-      catalog.fromStore
-          ? tr("%n trace(s) in the run store %1", nullptr, int(catalog.entries.size()))
-                .arg(catalog.path)
-          : tr("%n trace(s) in %1", nullptr, int(catalog.entries.size())).arg(catalog.path));
+  const int n = int(catalog.entries.size());
+  const QString count = n == 1 ? tr("1 trace") : tr("%1 traces").arg(n);
+  m_summary->setText(catalog.fromStore ? tr("%1 in the run store %2").arg(count, catalog.path)
+                                       : tr("%1 in %2").arg(count, catalog.path));
   fillTable();
   applyFilter();
 }

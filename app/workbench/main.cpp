@@ -47,8 +47,9 @@ void describe(QCommandLineParser* parser, const QCommandLineOption& store) {
   parser->addOption(kScreenshotOption);
   parser->addOption(kScreenshotDelayOption);
   parser->addPositionalArgument(QStringLiteral("path"),
-                                QStringLiteral("A checkpoint folder or a trace (.json) to open."),
-                                QStringLiteral("[CHECKPOINT|TRACE]"));
+                                QStringLiteral("A checkpoint folder, a trace (.json, .jsonl) or a "
+                                               "run store (.sqlite) whose traces to list."),
+                                QStringLiteral("[CHECKPOINT|TRACE|STORE]"));
 }
 
 const QCommandLineOption kStoreOption(QStringLiteral("store"),
@@ -59,7 +60,7 @@ const QCommandLineOption kStoreOption(QStringLiteral("store"),
 /** Checks what the options cannot: at most one path. Returns 2 (after a message) otherwise. */
 std::optional<int> checkPaths(const QCommandLineParser& parser) {
   if (parser.positionalArguments().size() <= 1) return std::nullopt;
-  std::fprintf(stderr, "nmar-workbench: expected at most one CHECKPOINT or TRACE, got %d\n",
+  std::fprintf(stderr, "nmar-workbench: expected at most one CHECKPOINT, TRACE or STORE, got %d\n",
                int(parser.positionalArguments().size()));
   return 2;
 }
@@ -125,8 +126,6 @@ void applyOptions(const Options& options, MainWindow* window) {
     const auto request = nmar::widgets::classifyPath(path, &error);
     if (!request) {
       log->error("command line: {}", error.toStdString());
-    } else if (request->kind == OpenKind::RunStore) {
-      log->error("command line: '{}' is a run store; pass it with --store", path.toStdString());
     } else {
       window->setStartupRequest(*request);
     }

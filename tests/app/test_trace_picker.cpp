@@ -88,6 +88,8 @@ void TestTracePicker::listsAndOpensStoreTraces() {
   TracePicker* picker = w.controller.tracePicker();
   QVERIFY(picker->isVisible());
   QCOMPARE(picker->visibleRows(), 3);
+  QDir().mkpath(QStringLiteral(NMAR_SCREENSHOT_DIR));
+  QVERIFY(picker->grab().save(QStringLiteral(NMAR_SCREENSHOT_DIR "/trace_picker.png")));
   picker->setFilter(QStringLiteral("GAMMA"));
   QCOMPARE(picker->visibleRows(), 1);
   picker->setFilter(QStringLiteral("second"));
