@@ -2,9 +2,12 @@
 // process (1 and 2 intra-op threads) and with 2 processes (Gloo on loopback, 1 thread each) and
 // prints per-sample time, tokens/s, the time inside collectives per step (with waiting for the
 // slower rank), the cost of the gradient all-reduce alone and of a one-value all-reduce. Usage:
-//   bench_distributed [--steps N] [--batch B] [--preset tiny|small] [--mode hard|soft] [--json]
+//   bench_distributed [--steps N] [--batch B] [--preset tiny|small] [--mode hard|soft] [--grpo]
+//                     [--json]
+// --grpo: GRPO steps instead (B prompts per step, 8 completions each: a sample is a completion).
 // The processes are this binary started again with BENCH_WORKER set (and the torchrun variables).
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +18,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,6 +28,7 @@
 
 #include "train/distributed.h"
 #include "train/experiment.h"
+#include "train/grpo_trainer.h"
 #include "train/sft_trainer.h"
 #include "util/build_info.h"
 
@@ -39,7 +44,15 @@ struct Options {
   std::string preset = "small";
   std::string mode = "hard";
   bool json = false;
+  bool grpo = false;  ///< GRPO steps (batch = prompts per step, 8 completions each)
 };
+
+/** CPU seconds (user + system) this process has used. */
+double cpuSeconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + 1e-6 * (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
 
 double since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
@@ -50,34 +63,59 @@ int worker(const Options& o, const fs::path& result) {
   const int threads = std::atoi(std::getenv("BENCH_THREADS"));
   at::set_num_threads(threads);
   auto dist = distributedFromEnvironment(c10::Device(c10::kCPU));
-  const std::string toml = "[run]\nseed = 1\n[model]\nfamily = \"llama\"\npreset = \"" + o.preset +
-                           "\"\n"
-                           "[data]\ntask = \"addition\"\nmin_difficulty = 3\nmax_difficulty = 4\n"
-                           "[deviation]\nkind = \"random\"\nfraction = 0.5\nmax_events = 2\n"
-                           "[train]\nsteps = 100000\nbatch_size = " +
-                           std::to_string(o.batch) + "\nmode = \"" + o.mode +
-                           "\"\n[eval]\nexamples = 1\n";
   const fs::path out = fs::temp_directory_path() / ("nmar-bench-ddp-" + std::to_string(getpid()));
-  SftTrainer trainer(parseExperiment(toml, out / "bench.toml"), nullptr, dist);
-  trainer.trainStep();  // warm-up
-  trainer.trainStep();
+  const std::string model =
+      "[run]\nseed = 1\n[model]\nfamily = \"llama\"\npreset = \"" + o.preset + "\"\n";
+  std::unique_ptr<SftTrainer> sft;
+  std::unique_ptr<GrpoTrainer> grpo;
+  if (o.grpo) {
+    // batch = prompts per step, 8 completions each, sampled to at most 16 steps.
+    grpo = std::make_unique<GrpoTrainer>(
+        parseExperiment(model +
+                            "[data]\ntask = \"addition\"\nmin_difficulty = 2\n"
+                            "max_difficulty = 2\n[grpo]\nnum_generations = 8\n"
+                            "prompts_per_step = " +
+                            std::to_string(o.batch) +
+                            "\nmax_completion_length = 16\n[train]\nsteps = 100000\n"
+                            "mode = \"" +
+                            o.mode + "\"\n[eval]\nexamples = 1\n",
+                        out / "bench.toml"),
+        nullptr, dist);
+  } else {
+    sft = std::make_unique<SftTrainer>(
+        parseExperiment(model +
+                            "[data]\ntask = \"addition\"\nmin_difficulty = 3\n"
+                            "max_difficulty = 4\n[deviation]\nkind = \"random\"\n"
+                            "fraction = 0.5\nmax_events = 2\n[train]\nsteps = 100000\n"
+                            "batch_size = " +
+                            std::to_string(o.batch) + "\nmode = \"" + o.mode +
+                            "\"\n[eval]\nexamples = 1\n",
+                        out / "bench.toml"),
+        nullptr, dist);
+  }
+  std::int64_t tokens = 0;  // this rank's: SFT real tokens, GRPO loss tokens
+  auto step = [&] {
+    if (sft)
+      tokens += sft->trainStep().tokens;
+    else
+      tokens += grpo->trainStep().tokens / dist->worldSize();  // stats are global
+  };
+  step();  // warm-up
+  step();
+  tokens = 0;
   dist->barrier();
   dist->resetStats();
-  StepTiming sum;
   const auto t0 = Clock::now();
-  for (int i = 0; i < o.steps; ++i) {
-    const StepTiming t = trainer.trainStep();
-    sum.commSeconds += t.commSeconds;
-    sum.maskSeconds += t.maskSeconds;
-    sum.dataSeconds += t.dataSeconds;
-    sum.tokens += t.tokens;
-  }
+  const double cpu0 = cpuSeconds();
+  for (int i = 0; i < o.steps; ++i) step();
+  const double cpu = dist->allReduce({cpuSeconds() - cpu0})[0];  // all ranks together
   dist->barrier();
   const double wall = since(t0);
-  const std::int64_t tokens = static_cast<std::int64_t>(dist->allReduce({double(sum.tokens)})[0]);
-  const double comm = dist->allReduce({sum.commSeconds}, Reduce::kMean)[0];
+  const double comm = dist->allReduce({dist->stats().seconds}, Reduce::kMean)[0];
+  tokens = static_cast<std::int64_t>(dist->allReduce({double(tokens)})[0]);
+  Transformer net = sft ? sft->model() : grpo->model();
   // The gradient all-reduce alone (all ranks in step, so no waiting for a slower peer).
-  std::vector<at::Tensor> params = trainer.model()->parameters();
+  std::vector<at::Tensor> params = net->parameters();
   std::int64_t gradBytes = 0;
   for (const at::Tensor& p : params) gradBytes += p.numel() * p.element_size();
   double allReduce = 0.0, smallAllReduce = 0.0;
@@ -93,7 +131,7 @@ int worker(const Options& o, const fs::path& result) {
     smallAllReduce = since(t2) / reps;
   }
   if (dist->isMain()) {
-    const double samples = static_cast<double>(o.steps) * o.batch;
+    const double samples = static_cast<double>(o.steps) * o.batch * (o.grpo ? 8 : 1);
     nlohmann::json j = {{"processes", dist->worldSize()},
                         {"threads_per_process", threads},
                         {"batch", o.batch},
@@ -104,11 +142,11 @@ int worker(const Options& o, const fs::path& result) {
                         {"us_per_sample", 1e6 * wall / samples},
                         {"tokens_per_s", tokens / wall},
                         {"comm_ms_per_step", 1000.0 * comm / o.steps},
+                        {"cpu_ms_per_step", 1000.0 * cpu / o.steps},
                         {"allreduce_ms", 1000.0 * allReduce},
                         {"small_allreduce_ms", 1000.0 * smallAllReduce},
                         {"grad_mib", gradBytes / 1048576.0},
-                        {"mask_fraction", sum.maskSeconds / wall},
-                        {"data_fraction", sum.dataSeconds / wall}};
+                        {"kind", o.grpo ? "grpo" : "sft"}};
     std::ofstream(result) << j.dump() << "\n";
   }
   fs::remove_all(out);
@@ -175,10 +213,12 @@ int main(int argc, char** argv) {
       o.mode = next();
     else if (a == "--json")
       o.json = true;
+    else if (a == "--grpo")
+      o.grpo = true;
     else {
       std::fprintf(stderr,
                    "usage: bench_distributed [--steps N] [--batch B] "
-                   "[--preset tiny|small] [--mode hard|soft] [--json]\n");
+                   "[--preset tiny|small] [--mode hard|soft] [--grpo] [--json]\n");
       return 2;
     }
   }
@@ -207,19 +247,21 @@ int main(int argc, char** argv) {
     return 0;
   }
   std::printf(
-      "data-parallel masked SFT: Llama %s preset, %s mask, global batch %d, %d steps; "
+      "data-parallel %s: Llama %s preset, %s mask, global batch %d, %d steps; "
       "BLAS %s; Gloo on loopback; %u CPUs, load average %.1f -> %.1f\n",
-      o.preset.c_str(), o.mode.c_str(), o.batch, o.steps, activeBlas().c_str(),
-      std::thread::hardware_concurrency(), loadBefore, loadAverage());
-  std::printf("%-9s %-7s %9s %10s %9s %11s %13s %9s %8s\n", "processes", "threads", "ms/step",
-              "us/sample", "tokens/s", "comm ms/st", "allreduce ms", "small ms", "grad MiB");
+      o.grpo ? "GRPO (batch = prompts x 8 completions)" : "masked SFT", o.preset.c_str(),
+      o.mode.c_str(), o.batch, o.steps, activeBlas().c_str(), std::thread::hardware_concurrency(),
+      loadBefore, loadAverage());
+  std::printf("%-9s %-7s %8s %10s %9s %11s %11s %13s %9s %8s\n", "processes", "threads", "ms/step",
+              "us/sample", "tokens/s", "cpu ms/st", "comm ms/st", "allreduce ms", "small ms",
+              "grad MiB");
   for (const auto& j : runs) {
-    std::printf("%-9d %-7d %9.1f %10.1f %9.0f %11.2f %13.2f %9.2f %8.2f\n",
+    std::printf("%-9d %-7d %8.1f %10.1f %9.0f %11.1f %11.2f %13.2f %9.2f %8.2f\n",
                 j["processes"].get<int>(), j["threads_per_process"].get<int>(),
                 j["ms_per_step"].get<double>(), j["us_per_sample"].get<double>(),
-                j["tokens_per_s"].get<double>(), j["comm_ms_per_step"].get<double>(),
-                j["allreduce_ms"].get<double>(), j["small_allreduce_ms"].get<double>(),
-                j["grad_mib"].get<double>());
+                j["tokens_per_s"].get<double>(), j["cpu_ms_per_step"].get<double>(),
+                j["comm_ms_per_step"].get<double>(), j["allreduce_ms"].get<double>(),
+                j["small_allreduce_ms"].get<double>(), j["grad_mib"].get<double>());
   }
   return 0;
 }
