@@ -12,7 +12,10 @@
 #define NMAR_GLOO 1
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #endif
-#if defined(USE_C10D_NCCL) && __has_include(<torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>)
+// A CUDA LibTorch built with NCCL; nccl.h must be on the include path too (a pip install keeps it
+// in nvidia/nccl/include: add that folder to CPATH when it is not found).
+#if defined(USE_C10D_NCCL) && __has_include(<torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>) && \
+    __has_include(<nccl.h>)
 #define NMAR_NCCL 1
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
