@@ -89,6 +89,14 @@ bool glooAvailable() {
 #endif
 }
 
+bool ncclAvailable() {
+#ifdef NMAR_NCCL
+  return true;
+#else
+  return false;
+#endif
+}
+
 std::pair<int, int> shardRange(int batchSize, int rank, int worldSize) {
   const auto b = static_cast<std::int64_t>(batchSize);
   return {static_cast<int>(b * rank / worldSize), static_cast<int>(b * (rank + 1) / worldSize)};

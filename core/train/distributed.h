@@ -132,6 +132,8 @@ std::shared_ptr<DistributedContext> distributedFromEnvironment(c10::Device devic
 
 /** True when this build can create Gloo process groups (CPU data-parallel training). */
 bool glooAvailable();
+/** True when this build can create NCCL process groups (CUDA data-parallel training). */
+bool ncclAvailable();
 
 /** Rows [begin, end) of a batch of @p batchSize that rank @p rank of @p worldSize trains on. */
 std::pair<int, int> shardRange(int batchSize, int rank, int worldSize);

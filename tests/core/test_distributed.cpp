@@ -20,6 +20,7 @@
 
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/grad_mode.h>
+#include <torch/cuda.h>
 
 #include "checkpoint/safetensors.h"
 #include "train/distributed.h"
@@ -32,6 +33,29 @@ using namespace nmar::core;
 namespace fs = std::filesystem;
 
 namespace {
+
+#ifdef NMAR_DDP_GPU
+// test_distributed_gpu (label gpu): the same steps on CUDA with NCCL, one GPU per process.
+constexpr const char* kDevice = "cuda";
+constexpr double kTol = 1e-4;  // GPU reductions sum in another order
+bool ready(std::string* why) {
+  *why = "needs NCCL and 2 CUDA devices";
+  return ncclAvailable() && torch::cuda::device_count() >= 2;
+}
+#else
+constexpr const char* kDevice = "cpu";
+constexpr double kTol = 1e-5;
+bool ready(std::string* why) {
+  *why = "built without Gloo headers (libgloo-dev)";
+  return glooAvailable();
+}
+#endif
+
+#define SKIP_UNLESS_READY()                \
+  do {                                     \
+    std::string why;                       \
+    if (!ready(&why)) GTEST_SKIP() << why; \
+  } while (false)
 
 std::string errorOf(const std::function<void()>& f) {
   try {
@@ -52,7 +76,8 @@ DistributedEnv envOf(const std::map<std::string, std::string>& vars) {
 // Sensitive to the gradient's scale: no clipping, AdamW's eps large against the gradients, so a
 // mean of per-rank means instead of the batch's token mean would show.
 std::string sftText(const fs::path& out, int steps) {
-  return "[run]\nname = \"d\"\nseed = 7\nout_dir = \"" + out.string() +
+  return "[run]\nname = \"d\"\nseed = 7\ndevice = \"" + std::string(kDevice) + "\"\nout_dir = \"" +
+         out.string() +
          "\"\n[model]\nfamily = \"llama\"\npreset = \"tiny\"\n"
          "[data]\ntask = \"addition\"\nmin_difficulty = 1\nmax_difficulty = 3\n"
          "[deviation]\nkind = \"random\"\nfraction = 0.5\n"
@@ -65,7 +90,8 @@ std::string sftText(const fs::path& out, int steps) {
 }
 
 std::string grpoText(const fs::path& out) {
-  return "[run]\nname = \"g\"\nseed = 5\nout_dir = \"" + out.string() +
+  return "[run]\nname = \"g\"\nseed = 5\ndevice = \"" + std::string(kDevice) + "\"\nout_dir = \"" +
+         out.string() +
          "\"\n[model]\nfamily = \"llama\"\npreset = \"tiny\"\n"
          "[data]\ntask = \"addition\"\nmin_difficulty = 1\nmax_difficulty = 1\n"
          "[optim]\nlr = 0.05\nwarmup = 0\nschedule = \"constant\"\neps = 1.0\nclip = 0\n"
@@ -149,7 +175,7 @@ TEST(DistributedWorker, Run) {
   const char* mode = std::getenv("NMAR_DDP_WORKER");
   if (!mode) GTEST_SKIP() << "only in a worker process";
   const fs::path dir = std::getenv("NMAR_DDP_DIR");
-  auto dist = distributedFromEnvironment(c10::Device(c10::kCPU));
+  auto dist = distributedFromEnvironment(c10::Device(kDevice));
   ASSERT_TRUE(dist->distributed());
   const std::string rank = std::to_string(dist->rank());
   const std::string m = mode;
@@ -271,7 +297,7 @@ TEST(DistributedContext, ASingleProcessLeavesTensorsAlone) {
 }
 
 TEST(DistributedSft, OneStepOnTwoProcessesEqualsOneProcessOnTheWholeBatch) {
-  if (!glooAvailable()) GTEST_SKIP() << "built without Gloo headers (libgloo-dev)";
+  SKIP_UNLESS_READY();
   TempDir dir;
   ASSERT_TRUE(runWorkers("sft-step", dir.path()));
   SftTrainer single(parseExperiment(sftText(dir.path() / "single", 2), dir.path() / "exp.toml"));
@@ -283,13 +309,13 @@ TEST(DistributedSft, OneStepOnTwoProcessesEqualsOneProcessOnTheWholeBatch) {
   const TensorMap expected = single.model()->stateDict();
   for (const char* rank : {"rank0", "rank1"}) {
     const TensorMap got = readSafetensors(dir.path() / (std::string(rank) + ".safetensors"));
-    EXPECT_LE(maxAbsDiff(expected, got), 1e-5) << rank;
+    EXPECT_LE(maxAbsDiff(expected, got), kTol) << rank;
   }
   EXPECT_GT(maxAbsDiff(start, expected), 1e-3) << "the steps must move the weights";
 }
 
 TEST(DistributedSft, ATwoProcessRunResumedByTwoProcessesEqualsAnUninterruptedRun) {
-  if (!glooAvailable()) GTEST_SKIP() << "built without Gloo headers (libgloo-dev)";
+  SKIP_UNLESS_READY();
   TempDir dir;
   ASSERT_TRUE(runWorkers("sft-first", dir.path()));
   EXPECT_TRUE(fs::exists(dir.path() / "dp" / "checkpoint-3" / "model.safetensors"));
@@ -298,12 +324,12 @@ TEST(DistributedSft, ATwoProcessRunResumedByTwoProcessesEqualsAnUninterruptedRun
   straight.run();
   const TensorMap expected = straight.model()->stateDict();
   const TensorMap saved = readSafetensors(dir.path() / "dp" / "checkpoint-5" / "model.safetensors");
-  EXPECT_LE(maxAbsDiff(expected, saved), 1e-5);
-  EXPECT_LE(maxAbsDiff(expected, readSafetensors(dir.path() / "rank1.safetensors")), 1e-5);
+  EXPECT_LE(maxAbsDiff(expected, saved), kTol);
+  EXPECT_LE(maxAbsDiff(expected, readSafetensors(dir.path() / "rank1.safetensors")), kTol);
 }
 
 TEST(DistributedSft, ANanOnOneRankFailsEveryRankAtTheSameStep) {
-  if (!glooAvailable()) GTEST_SKIP() << "built without Gloo headers (libgloo-dev)";
+  SKIP_UNLESS_READY();
   TempDir dir;
   ASSERT_TRUE(runWorkers("sft-nan", dir.path()));
   for (const char* rank : {"rank0", "rank1"}) {
@@ -314,7 +340,7 @@ TEST(DistributedSft, ANanOnOneRankFailsEveryRankAtTheSameStep) {
 }
 
 TEST(DistributedGrpo, OneStepOnTwoProcessesEqualsOneProcess) {
-  if (!glooAvailable()) GTEST_SKIP() << "built without Gloo headers (libgloo-dev)";
+  SKIP_UNLESS_READY();
   TempDir dir;
   ASSERT_TRUE(runWorkers("grpo-step", dir.path()));
   GrpoTrainer single(parseExperiment(grpoText(dir.path() / "single"), dir.path() / "exp.toml"));
@@ -323,7 +349,7 @@ TEST(DistributedGrpo, OneStepOnTwoProcessesEqualsOneProcess) {
   for (const char* rank : {"rank0", "rank1"}) {
     const fs::path file = dir.path() / (std::string(rank) + ".safetensors");
     std::map<std::string, std::string> meta;
-    EXPECT_LE(maxAbsDiff(expected, readSafetensors(file, &meta)), 1e-5) << rank;
+    EXPECT_LE(maxAbsDiff(expected, readSafetensors(file, &meta)), kTol) << rank;
     EXPECT_NEAR(std::stod(meta.at("reward")), st.reward, 1e-6) << rank;
     EXPECT_EQ(std::stoll(meta.at("tokens")), st.tokens) << rank;
   }
