@@ -70,6 +70,9 @@ DistributedEnv readDistributedEnv(const std::function<const char*(const char*)>&
   }
   const char* local = get("LOCAL_RANK");
   env.localRank = local ? envInt("LOCAL_RANK", local, 0, env.worldSize - 1) : env.rank;
+  if (const char* t = get("NMAR_DIST_TIMEOUT")) {
+    env.timeout = std::chrono::seconds(envInt("NMAR_DIST_TIMEOUT", t, 1, 7 * 24 * 3600));
+  }
   if (!env.distributed()) return env;
   const char* addr = get("MASTER_ADDR");
   const char* port = get("MASTER_PORT");
@@ -342,7 +345,7 @@ std::shared_ptr<DistributedContext> distributedFromEnvironment(c10::Device devic
   if (!env.distributed()) return std::make_shared<DistributedContext>();
   if (device.is_cuda())
     device = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(env.localRank));
-  return std::make_shared<DistributedContext>(env, device);
+  return std::make_shared<DistributedContext>(env, device, env.timeout);
 }
 
 }  // namespace nmar::core

@@ -25,6 +25,8 @@ struct DistributedEnv {
   int localRank = 0;       ///< LOCAL_RANK: this process on its machine (the CUDA device index)
   std::string masterAddr;  ///< MASTER_ADDR: host of rank 0's TCPStore
   int masterPort = 0;      ///< MASTER_PORT: its port
+  /** NMAR_DIST_TIMEOUT (seconds): how long a collective or the store waits for a peer. */
+  std::chrono::milliseconds timeout = std::chrono::minutes(30);
 
   /** True when more than one process takes part. */
   bool distributed() const { return worldSize > 1; }
@@ -32,8 +34,9 @@ struct DistributedEnv {
 
 /**
  * Reads the torchrun variables through @p getenv (default: the process environment). None set, or
- * WORLD_SIZE = 1: a single process. Throws Error naming the variable for a value that is not an
- * integer in range, RANK >= WORLD_SIZE, or a variable missing when WORLD_SIZE > 1.
+ * WORLD_SIZE = 1: a single process. NMAR_DIST_TIMEOUT (seconds, default 1800) bounds every wait
+ * for a peer. Throws Error naming the variable for a value that is not an integer in range,
+ * RANK >= WORLD_SIZE, or a variable missing when WORLD_SIZE > 1.
  */
 DistributedEnv readDistributedEnv(const std::function<const char*(const char*)>& getenv = nullptr);
 
@@ -127,6 +130,7 @@ class DistributedContext {
 /**
  * The process's context from its environment (readDistributedEnv): a single-process context when
  * no job is described. @p device is the experiment's device; a CUDA job uses cuda:LOCAL_RANK.
+ * Waits for peers at most env.timeout.
  */
 std::shared_ptr<DistributedContext> distributedFromEnvironment(c10::Device device);
 

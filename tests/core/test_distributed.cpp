@@ -136,6 +136,7 @@ bool runWorkers(const std::string& mode, const fs::path& dir, int world = 2) {
       ::setenv("MASTER_ADDR", "127.0.0.1", 1);
       ::setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
       ::setenv("OMP_NUM_THREADS", "1", 1);
+      ::setenv("NMAR_DIST_TIMEOUT", "120", 1);  // a worker that dies does not hang the other
       const std::string self = fs::read_symlink("/proc/self/exe").string();
       ::execl(self.c_str(), self.c_str(), "--gtest_filter=DistributedWorker.Run", nullptr);
       ::_exit(127);
@@ -264,6 +265,11 @@ TEST(DistributedEnv, BadValuesNameTheVariable) {
   EXPECT_NE(with("MASTER_ADDR", nullptr).find("MASTER_ADDR: missing"), std::string::npos);
   EXPECT_NE(with("LOCAL_RANK", "5").find("LOCAL_RANK"), std::string::npos);
   EXPECT_EQ(with("LOCAL_RANK", "1"), "no error");
+  EXPECT_NE(with("NMAR_DIST_TIMEOUT", "0").find("NMAR_DIST_TIMEOUT: expected an integer"),
+            std::string::npos);
+  auto vars = good;
+  vars["NMAR_DIST_TIMEOUT"] = "90";
+  EXPECT_EQ(envOf(vars).timeout, std::chrono::seconds(90));
 }
 
 TEST(DistributedEnv, ShardsCoverTheBatchInOrder) {
