@@ -12,6 +12,7 @@ PACKAGES=(
   # engine
   libtorch-dev libopenblas0-pthread libspdlog-dev libsqlite3-dev nlohmann-json3-dev
   libtomlplusplus-dev libcli11-dev libpcre2-dev libutf8proc-dev libgtest-dev libssl-dev
+  libgloo-dev  # headers of LibTorch's Gloo backend: data-parallel training on CPU
   # GUI
   qt6-base-dev qt6-svg-dev libqcustomplot-dev libgl-dev xvfb xauth
   # packaging and its checks (installer/test-package.sh)
