@@ -16,12 +16,11 @@
 #include "data/sequence.h"
 #include "data/task.h"
 #include "model/undo_token.h"
-#include "tokenizer/char_tokenizer.h"
 #include "train/autocast.h"
 #include "train/distributed.h"
+#include "train/experiment_model.h"
 #include "train/sft_batch.h"
 #include "train/sft_loss.h"
-#include "train/token_init.h"
 #include "train/train_checkpoint.h"
 #include "util/device.h"
 #include "util/error.h"
@@ -97,44 +96,9 @@ SftTrainer::~SftTrainer() = default;
 bool SftTrainer::isMain() const { return m_dist->isMain(); }
 
 void SftTrainer::buildModel() {
-  const std::string where = m_config.source.string() + ": [model]";
-  const c10::Device device = m_dist->trainingDevice(parseDevice(m_config.device));
-  if (m_config.dtype == "bf16" && !device.is_cuda()) {
-    throw Error(m_config.source.string() + ": [run].dtype: bf16 needs a CUDA device (device is " +
-                m_config.device + ")");
-  }
-  if (!m_config.model.checkpoint.empty()) {
-    m_pretrained = loadPretrained(m_config.model.checkpoint, device);
-    if (!m_pretrained.tokenizer) {
-      throw Error(where + ".checkpoint: " + m_config.model.checkpoint.string() +
-                  " has no tokenizer files");
-    }
-    if (!undoTokenId(m_pretrained)) {
-      TokenInitOptions init;
-      init.strategy = parseTokenInitStrategy(m_config.model.undoInit);
-      init.seed = m_config.seed;
-      TokenInitReport report = initUndoToken(m_pretrained, init, {});
-      if (m_observer) {
-        m_observer->onMessage("added " + std::string(kDefaultUndoToken) + " as id " +
-                              std::to_string(report.id) + " (" + m_config.model.undoInit +
-                              " init)");
-      }
-    }
-  } else {
-    auto tok = std::make_shared<CharTokenizer>(CharTokenizer::defaultAlphabet());
-    tok->addSpecialToken(kDefaultUndoToken);
-    ModelFamily family = m_config.model.family == "gpt2" ? ModelFamily::Gpt2 : ModelFamily::Llama;
-    ModelConfig mc = ModelConfig::preset(family, m_config.model.preset, tok->vocabSize());
-    if (!m_config.model.overrides.empty()) {
-      nlohmann::json j = mc.toJson();
-      j.merge_patch(m_config.model.overrides);
-      mc = ModelConfig::fromJson(j, where + ".config");
-    }
-    m_pretrained.model = Transformer(mc);
-    m_pretrained.model->initWeights(m_config.seed);
-    m_pretrained.model->to(device);
-    m_pretrained.tokenizer = tok;
-  }
+  ExperimentConfig local = m_config;  // each rank trains on its own device (cuda:LOCAL_RANK)
+  local.device = m_dist->trainingDevice(parseDevice(m_config.device)).str();
+  m_pretrained = buildExperimentModel(local, m_observer);
   m_undoId = *undoTokenId(m_pretrained);
   auto eos = m_pretrained.tokenizer->eosId();
   m_eosId = eos ? *eos : -1;
