@@ -1,7 +1,10 @@
 #include "viz/plot_export.h"
 
 #include <QFileInfo>
+#include <QPdfWriter>
+#include <QPageSize>
 #include <QSvgGenerator>
+#include <QWidget>
 
 #include "viz/qcp.h"
 
@@ -31,7 +34,65 @@ bool saveSvg(QCustomPlot* plot, const QString& path, int width, int height) {
   return painter.end();
 }
 
+/** Empty when @p path has a known extension and a writable folder; else the message. */
+QString checkTarget(const QString& path) {
+  const QString ext = QFileInfo(path).suffix().toLower();
+  if (!exportFormats().contains(ext)) {
+    return QStringLiteral("cannot export to '%1': unsupported extension '%2', "
+                          "expected .png, .svg or .pdf")
+        .arg(path, ext.isEmpty() ? QStringLiteral("(none)") : "." + ext);
+  }
+  const QFileInfo dir(QFileInfo(path).absolutePath());
+  if (!dir.isDir() || !dir.isWritable()) {
+    return QStringLiteral("cannot export to '%1': folder '%2' does not exist or is not writable")
+        .arg(path, dir.absoluteFilePath());
+  }
+  return {};
+}
+
 }  // namespace
+
+bool exportWidget(QWidget* widget, const QString& path, QString* error) {
+  if (!widget)
+    return fail(error, QStringLiteral("cannot export to '%1': there is no view").arg(path));
+  if (const QString message = checkTarget(path); !message.isEmpty()) return fail(error, message);
+  const QString ext = QFileInfo(path).suffix().toLower();
+  const QSize size = widget->size().isEmpty() ? QSize(800, 600) : widget->size();
+  bool ok = false;
+  if (ext == QLatin1String("png")) {
+    ok = widget->grab().save(path, "PNG");
+  } else if (ext == QLatin1String("svg")) {
+    QSvgGenerator generator;
+    generator.setFileName(path);
+    generator.setSize(size);
+    generator.setViewBox(QRect(QPoint(0, 0), size));
+    generator.setTitle(QFileInfo(path).completeBaseName());
+    generator.setDescription(QStringLiteral("Exported by N-MAR Workbench"));
+    QPainter painter;
+    ok = painter.begin(&generator);
+    if (ok) {
+      widget->render(&painter);
+      ok = painter.end();
+    }
+  } else {
+    QPdfWriter writer(path);
+    writer.setCreator(QStringLiteral("N-MAR Workbench"));
+    writer.setResolution(96);
+    writer.setPageSize(QPageSize(QSizeF(size), QPageSize::Point));
+    writer.setPageMargins(QMarginsF(0, 0, 0, 0));
+    QPainter painter;
+    ok = painter.begin(&writer);
+    if (ok) {
+      widget->render(&painter);
+      ok = painter.end();
+    }
+  }
+  if (!ok) {
+    return fail(error, QStringLiteral("cannot export to '%1': writing the %2 file failed")
+                           .arg(path, ext.toUpper()));
+  }
+  return true;
+}
 
 QStringList exportFormats() {
   return {QStringLiteral("png"), QStringLiteral("svg"), QStringLiteral("pdf")};

@@ -4,6 +4,7 @@
 #include <QString>
 
 class QCustomPlot;
+class QWidget;
 
 namespace nmar::viz {
 
@@ -16,6 +17,13 @@ namespace nmar::viz {
  */
 bool exportPlot(QCustomPlot* plot, const QString& path, QString* error = nullptr, int width = 0,
                 int height = 0);
+
+/**
+ * Writes what @p widget paints (a custom-painted view, e.g. the per-token reward strips) to
+ * @p path as PNG, SVG or PDF by extension, at the widget's size. Same errors as exportPlot().
+ * GUI thread only.
+ */
+bool exportWidget(QWidget* widget, const QString& path, QString* error = nullptr);
 
 /** The size exportPlot() uses for @p width × @p height (0 = the plot's size, see there). */
 QSize exportSize(const QCustomPlot* plot, int width = 0, int height = 0);

@@ -25,7 +25,7 @@ QString verdictText(const nlohmann::json& v) {
 
 }  // namespace
 
-TraceCatalog listStoreTraces(const QString& path) {
+TraceCatalog listStoreTraces(const QString& path, std::optional<qint64> runId) {
   core::StoreOptions options;
   options.readOnly = true;
   options.create = false;
@@ -33,7 +33,9 @@ TraceCatalog listStoreTraces(const QString& path) {
   TraceCatalog catalog;
   catalog.path = path;
   catalog.fromStore = true;
-  for (const core::RunInfo& run : store.listRuns()) {
+  const std::vector<core::RunInfo> runs =
+      runId ? std::vector<core::RunInfo>{store.getRun(*runId)} : store.listRuns();
+  for (const core::RunInfo& run : runs) {
     for (const core::TraceRecord& r : store.traces(run.id)) {
       TraceEntry e;
       e.traceId = r.id;

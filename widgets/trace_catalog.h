@@ -4,7 +4,10 @@
  * prompt, output and verdict) or every line of a JSONL trace file. Torch-free and Qt-light: the
  * listing and loading functions run on any thread (the GUI calls them through QtConcurrent).
  */
+#include <optional>
+
 #include <QList>
+#include <QMetaType>
 #include <QString>
 
 #include "trace/trace.h"
@@ -34,9 +37,10 @@ struct TraceCatalog {
 
 /**
  * Lists every trace of the run store at @p path (opened read-only, never created), run by run
- * then by step. Throws core::Error naming the path (not a run store, missing, newer schema).
+ * then by step; only run @p runId's when given. Throws core::Error naming the path (not a run
+ * store, missing, newer schema) or the missing run.
  */
-TraceCatalog listStoreTraces(const QString& path);
+TraceCatalog listStoreTraces(const QString& path, std::optional<qint64> runId = std::nullopt);
 
 /** Lists the traces of the JSONL trace file @p path; throws core::Error naming the line. */
 TraceCatalog listFileTraces(const QString& path);
@@ -48,3 +52,6 @@ core::Trace loadCatalogTrace(const TraceCatalog& catalog, const TraceEntry& entr
 QString describeEntry(const TraceCatalog& catalog, const TraceEntry& entry);
 
 }  // namespace nmar::widgets
+
+Q_DECLARE_METATYPE(nmar::widgets::TraceCatalog)
+Q_DECLARE_METATYPE(nmar::widgets::TraceEntry)
