@@ -17,6 +17,9 @@ namespace nmar::core {
 /** Largest header accepted (the limit of the reference implementation). */
 inline constexpr std::uint64_t kSafetensorsMaxHeaderBytes = 100'000'000;
 
+/** Most dimensions a tensor may have (real checkpoints have at most a handful). */
+inline constexpr std::size_t kSafetensorsMaxRank = 64;
+
 /** One tensor as described by a safetensors header. */
 struct SafetensorsEntry {
   std::string name;
@@ -39,7 +42,9 @@ struct SafetensorsHeader {
  * that follow it, @p file only names the source in messages. Throws Error naming the file (and the
  * tensor or field) for: invalid UTF-8 or JSON, a header that is not an object, duplicate names,
  * an entry that is not an object or lacks dtype/shape/data_offsets or has other fields, wrong JSON
- * types, an unknown dtype, negative or non-integer dimensions, reversed or out-of-buffer offsets,
+ * types, an unknown dtype, negative or non-integer dimensions, more than kSafetensorsMaxRank
+ * dimensions, dimensions whose product overflows int64 (even with a zero among them), JSON nested
+ * deeper than kMaxJsonDepth, reversed or out-of-buffer offsets,
  * a byte range whose length is not shape x dtype size, overlapping ranges, holes between ranges,
  * trailing bytes after the last tensor, and a "__metadata__" that is not a string-to-string map.
  */

@@ -5,10 +5,10 @@
 #include <memory>
 #include <tuple>
 
-#include "util/json_file.h"
 #include "checkpoint/safetensors.h"
 #include "checkpoint/safetensors_format.h"
 #include "util/error.h"
+#include "util/json_file.h"
 
 namespace nmar::core {
 namespace fs = std::filesystem;
@@ -82,8 +82,16 @@ SafetensorsEntry parseEntry(const std::string& what, const std::string& name, co
   const json& shape = value.at("shape");
   if (!shape.is_array())
     throw Error(where + ": field 'shape' must be an array, got " + shape.type_name());
+  if (shape.size() > kSafetensorsMaxRank)
+    throw Error(where + ": field 'shape' has " + std::to_string(shape.size()) +
+                " dimensions, more than the limit of " + std::to_string(kSafetensorsMaxRank));
   std::uint64_t numel = 1;
   bool overflow = false;
+  // Product of the non-zero dimensions: LibTorch's strides. An empty tensor (a zero dimension,
+  // 0 bytes) may still not have strides past int64: LibTorch would overflow computing them.
+  std::int64_t strideSpan = 1;
+  bool strideOverflow = false;
+  bool empty = false;
   for (std::size_t i = 0; i < shape.size(); ++i) {
     std::string problem;
     const auto dim = asCount(shape[i], std::numeric_limits<std::int64_t>::max(), &problem);
@@ -92,7 +100,15 @@ SafetensorsEntry parseEntry(const std::string& what, const std::string& name, co
                   ", expected a non-negative integer");
     e.shape.push_back(static_cast<std::int64_t>(*dim));
     overflow = overflow || __builtin_mul_overflow(numel, *dim, &numel);
+    empty = empty || *dim == 0;
+    if (*dim > 0)
+      strideOverflow =
+          strideOverflow ||
+          __builtin_mul_overflow(strideSpan, static_cast<std::int64_t>(*dim), &strideSpan);
   }
+  if (strideOverflow && empty)
+    throw Error(where + ": shape " + shape.dump() +
+                ": the product of its non-zero dimensions overflows a 64-bit integer");
 
   const json& offsets = value.at("data_offsets");
   if (!offsets.is_array() || offsets.size() != 2)

@@ -9,15 +9,6 @@ namespace nmar::core {
 
 namespace {
 
-/** nlohmann's reason without its "[json.exception...] parse error at ...: " prefix. */
-std::string parseReason(const nlohmann::json::parse_error& e) {
-  const std::string message = e.what();
-  const std::size_t at = message.find("parse error");
-  if (at == std::string::npos) return message;
-  const std::size_t colon = message.find(": ", at);
-  return colon == std::string::npos ? message.substr(at) : message.substr(colon + 2);
-}
-
 std::string requireString(const nlohmann::json& obj, const char* key, const std::string& where) {
   if (!obj.contains(key) || obj.at(key).is_null())
     throw Error(where + ": field '" + key + "' is missing (expected a string)");
@@ -32,12 +23,19 @@ std::string requireString(const nlohmann::json& obj, const char* key, const std:
 Example parseJsonlLine(std::string_view line, const std::string& where) {
   if (const std::size_t bad = findInvalidUtf8(line); bad != std::string_view::npos)
     throw Error(where + ": invalid UTF-8 at column " + std::to_string(bad + 1));
+  if (const std::size_t deep = findJsonNestingExcess(line); deep != std::string_view::npos)
+    throw Error(where + ": JSON nested deeper than " + std::to_string(kMaxJsonDepth) +
+                " levels at column " + std::to_string(deep + 1) + " (arrays and objects)");
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(where + ": invalid JSON at column " + std::to_string(e.byte) + ": " +
-                parseReason(e));
+  } catch (const nlohmann::json::exception& e) {
+    const JsonParseFailure failure = describeJsonFailure(line, e);
+    throw Error(where + ": invalid JSON" +
+                (failure.index == std::string_view::npos
+                     ? std::string()
+                     : " at column " + std::to_string(failure.index + 1)) +
+                ": " + failure.reason);
   }
   if (!j.is_object())
     throw Error(where + ": expected a JSON object {\"prompt\": ..., \"completion\": ...}, got " +

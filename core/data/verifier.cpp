@@ -15,6 +15,21 @@ namespace {
 
 std::shared_ptr<const std::regex> compileRegex(const std::string& pattern,
                                                const std::string& where) {
+  if (pattern.size() > kMaxRegexPatternBytes)
+    throw Error(where + ": regex of " + std::to_string(pattern.size()) +
+                " bytes, longer than the limit of " + std::to_string(kMaxRegexPatternBytes));
+  int depth = 0;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '\\') {
+      ++i;  // an escaped character, e.g. \( or \[
+    } else if (pattern[i] == '(' && ++depth > kMaxRegexGroupDepth) {
+      throw Error(where + ": regex nests groups deeper than " +
+                  std::to_string(kMaxRegexGroupDepth) + " levels (at byte " + std::to_string(i) +
+                  ")");
+    } else if (pattern[i] == ')' && depth > 0) {
+      --depth;
+    }
+  }
   try {
     return std::make_shared<const std::regex>(pattern, std::regex::ECMAScript);
   } catch (const std::regex_error& e) {
@@ -178,6 +193,10 @@ Verdict Verifier::verify(const Example& example, const std::string& output) cons
     case VerifierKind::kRegex: {
       const std::shared_ptr<const std::regex> re =
           m_compiled ? m_compiled : compileRegex(expected, where + ": answer");
+      if (got.size() > kMaxRegexTextBytes)
+        return outcome(false, "expected a match of /" + expected + "/, got an output of " +
+                                  std::to_string(got.size()) + " bytes (a regex verifier checks " +
+                                  "at most " + std::to_string(kMaxRegexTextBytes) + ")");
       const std::string text(got);
       if (std::regex_match(text, *re)) return outcome(true, "ok: " + shownOutput(got));
       return outcome(false, "expected a match of /" + expected + "/, got " + shownOutput(got));

@@ -21,6 +21,13 @@ enum class VerifierKind {
   kRegex,    ///< the output, trimmed, fully matches the expected ECMAScript regular expression
 };
 
+/** Longest regex pattern a verifier compiles (patterns come from datasets of other people). */
+inline constexpr std::size_t kMaxRegexPatternBytes = 1024;
+/** Deepest nesting of groups in a verifier's regex (std::regex compiles by recursion). */
+inline constexpr int kMaxRegexGroupDepth = 32;
+/** Longest output a regex verifier matches (std::regex matches by recursion). */
+inline constexpr std::size_t kMaxRegexTextBytes = 4096;
+
 /** "exact", "numeric", "regex". */
 std::string verifierKindName(VerifierKind kind);
 
@@ -47,7 +54,10 @@ class Verifier {
 
   /**
    * A regex verifier (std::regex, ECMAScript, full match). When @p pattern is set it is compiled
-   * now; Error "<where>: invalid regex /p/: reason" when it does not compile.
+   * now; Error "<where>: invalid regex /p/: reason" when it does not compile, is longer than
+   * kMaxRegexPatternBytes or nests groups deeper than kMaxRegexGroupDepth. An output longer than
+   * kMaxRegexTextBytes is judged wrong without matching (std::regex matches by recursion: a
+   * 100,000-character output exhausts the stack).
    */
   static Verifier regex(std::optional<std::string> pattern = std::nullopt,
                         const std::string& where = "regex verifier");

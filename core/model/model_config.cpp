@@ -74,6 +74,8 @@ class FieldReader {
   int64_t toInt(const std::string& field) const {
     const json& v = m_json.at(field);
     if (!v.is_number_integer()) fail(field, "must be an integer, got " + v.dump());
+    if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+      fail(field, "is " + v.dump() + ", out of the range of a 64-bit integer");
     return v.get<int64_t>();
   }
 
@@ -90,7 +92,10 @@ void readGpt2(const FieldReader& r, ModelConfig& c) {
   c.numKvHeads = c.numHeads;
   c.headDim = c.numHeads > 0 ? c.hiddenSize / c.numHeads : 0;
   c.maxPositions = r.optInt("n_positions", r.optInt("n_ctx", 1024));
-  c.intermediateSize = r.optInt("n_inner", 4 * c.hiddenSize);
+  if (c.hiddenSize > kMaxModelWidth)  // before 4 x n_embd below can overflow
+    r.fail("n_embd", "is " + std::to_string(c.hiddenSize) + ", more than the limit of " +
+                         std::to_string(kMaxModelWidth));
+  c.intermediateSize = r.optInt("n_inner", c.hiddenSize > 0 ? 4 * c.hiddenSize : 0);
   c.normEps = r.optDouble("layer_norm_epsilon", 1e-5);
   c.hiddenAct = r.optString("activation_function", "gelu_new");
   c.tieWordEmbeddings = r.optBool("tie_word_embeddings", true);
@@ -203,6 +208,19 @@ void ModelConfig::validate(const std::string& source) const {
   positive(intermediateSize, "n_inner", "intermediate_size");
   positive(maxPositions, "n_positions", "max_position_embeddings");
   positive(headDim, "n_head", "head_dim");
+  auto atMost = [&](int64_t value, int64_t limit, const char* gptField, const char* llamaField) {
+    if (value > limit)
+      fail(gpt2 ? gptField : llamaField,
+           "is " + std::to_string(value) + ", more than the limit of " + std::to_string(limit));
+  };
+  atMost(vocabSize, kMaxModelVocab, "vocab_size", "vocab_size");
+  atMost(hiddenSize, kMaxModelWidth, "n_embd", "hidden_size");
+  atMost(numLayers, kMaxModelLayers, "n_layer", "num_hidden_layers");
+  atMost(numHeads, kMaxModelHeads, "n_head", "num_attention_heads");
+  atMost(numKvHeads, kMaxModelHeads, "n_head", "num_key_value_heads");
+  atMost(intermediateSize, kMaxModelIntermediate, "n_inner", "intermediate_size");
+  atMost(maxPositions, kMaxModelPositions, "n_positions", "max_position_embeddings");
+  atMost(headDim, kMaxModelWidth, "n_head", "head_dim");
   const char* headsField = gpt2 ? "n_head" : "num_attention_heads";
   if (gpt2 && hiddenSize % numHeads != 0)
     fail(headsField, "= " + std::to_string(numHeads) +

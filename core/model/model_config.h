@@ -14,6 +14,17 @@ enum class ModelFamily {
   Llama,  ///< RoPE, RMSNorm, SwiGLU, grouped-query attention (Llama, Qwen2, Mistral, SmolLM)
 };
 
+/**
+ * Upper limits of config.json sizes (far above any published model; they keep every size product
+ * the model computes, such as 4 x n_embd or vocab x hidden, inside 64 bits).
+ */
+inline constexpr int64_t kMaxModelWidth = int64_t{1} << 20;         ///< hidden size, head_dim
+inline constexpr int64_t kMaxModelIntermediate = int64_t{1} << 22;  ///< MLP width
+inline constexpr int64_t kMaxModelVocab = int64_t{1} << 31;         ///< token ids are int32
+inline constexpr int64_t kMaxModelLayers = int64_t{1} << 12;
+inline constexpr int64_t kMaxModelHeads = int64_t{1} << 14;
+inline constexpr int64_t kMaxModelPositions = int64_t{1} << 28;
+
 /** "gpt2" or "llama". */
 std::string familyName(ModelFamily family);
 
@@ -66,8 +77,8 @@ struct ModelConfig {
    */
   static ModelConfig preset(ModelFamily family, const std::string& size, int64_t vocabSize);
 
-  /** Checks consistency (positive sizes, divisibility, known activation); throws Error naming
-   * @p source and the field. */
+  /** Checks consistency (positive sizes within the kMaxModel* limits, divisibility, known
+   * activation); throws Error naming @p source and the field. */
   void validate(const std::string& source) const;
 };
 

@@ -31,6 +31,7 @@ void BpeModel::setVocab(std::vector<std::pair<std::string, int64_t>> entries,
     if (id < 0 || id > INT32_MAX - 1)
       throw Error(where(i) + ": id " + std::to_string(id) +
                   " is out of range (expected 0 .. 2147483646)");
+    tokjson::checkTokenIdDense(id, entries.size(), where(i));
     maxId = std::max(maxId, id);
   }
   m_tokens.assign(static_cast<std::size_t>(maxId + 1), std::string());

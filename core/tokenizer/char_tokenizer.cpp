@@ -103,6 +103,8 @@ std::unique_ptr<CharTokenizer> CharTokenizer::fromTokenizerJson(const nlohmann::
         idJson.get<int64_t>() > INT32_MAX - 1)
       tokjson::fieldError(
           file, field, "is " + tokjson::typeName(idJson) + ", expected a non-negative integer id");
+    tokjson::checkTokenIdDense(idJson.get<int64_t>(), vocab.size(),
+                               file + ": field '" + field + "'");
     const auto id = idJson.get<int32_t>();
     t->addEntry(token, id, file + ": field 'model.vocab'");
     if (added.count(token)) continue;

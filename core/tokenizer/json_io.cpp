@@ -12,6 +12,13 @@ void fieldError(const std::string& file, const std::string& field, const std::st
   throw Error(file + ": field '" + field + "' " + problem);
 }
 
+void checkTokenIdDense(int64_t id, std::size_t entries, const std::string& where) {
+  if (id <= maxTokenId(entries)) return;
+  throw Error(where + ": id " + std::to_string(id) + " is far past the " + std::to_string(entries) +
+              " tokens defined (ids must stay below " + std::to_string(maxTokenId(entries) + 1) +
+              ", twice the number of tokens plus 1024: ids index dense tables)");
+}
+
 std::string typeName(const nlohmann::json& j) {
   switch (j.type()) {
     case nlohmann::json::value_t::null:

@@ -1,6 +1,7 @@
 #pragma once
 /** @file JSON and text file helpers for the tokenizer loaders, with messages that name file and
  * field. */
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -28,6 +29,17 @@ std::string optString(const nlohmann::json& obj, const char* key, const std::str
  * type. */
 bool optBool(const nlohmann::json& obj, const char* key, const std::string& file,
              const std::string& field, bool fallback);
+
+/**
+ * Largest token id a file may use when it defines @p entries tokens. Ids index dense tables, so
+ * they must stay near the number of entries (below 2 x entries + 1024); otherwise a 1 KB file with
+ * the id 2000000000 makes the loader allocate tens of gigabytes.
+ */
+inline int64_t maxTokenId(std::size_t entries) { return 2 * static_cast<int64_t>(entries) + 1023; }
+
+/** Throws Error "<where>: id <id> is far past the <count> tokens defined ..." when @p id is above
+ * maxTokenId(@p entries). */
+void checkTokenIdDense(int64_t id, std::size_t entries, const std::string& where);
 
 /** A short description of the JSON type of @p j for messages ("a string", "an array", ...). */
 std::string typeName(const nlohmann::json& j);

@@ -70,6 +70,8 @@ void Tokenizer::addAddedToken(const AddedToken& token, const std::string& where)
   if (const std::size_t bad = utf8::findInvalid(token.content); bad != utf8::kValid)
     throw Error(where + ": added token content is not valid UTF-8 at byte " + std::to_string(bad));
   if (token.id < 0) throw Error(where + ": added token '" + token.content + "' has a negative id");
+  tokjson::checkTokenIdDense(token.id, static_cast<std::size_t>(modelSize()) + m_added.size() + 1,
+                             where + ": added token '" + token.content + "'");
   if (const auto it = m_addedByContent.find(token.content); it != m_addedByContent.end()) {
     if (m_added[it->second].id == token.id) return;
     throw Error(where + ": added token '" + token.content + "' has id " + std::to_string(token.id) +

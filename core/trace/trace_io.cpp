@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "util/error.h"
+#include "util/json_file.h"
 
 namespace nmar::core {
 
@@ -30,33 +31,24 @@ std::string readFile(const std::filesystem::path& path) {
   return buffer.str();
 }
 
-/** The reason of a parse error without nlohmann's "[json.exception...] ... column C: " prefix. */
-std::string parseReason(const json::parse_error& e) {
-  const std::string what = e.what();
-  const std::size_t colon = what.find(": ", what.find("parse error"));
-  return colon == std::string::npos ? what : what.substr(colon + 2);
-}
-
-/** Parses @p text; a syntax error names the line and column (1-based) of @p byte in @p text. */
+/** Parses @p text; an error names the line and column (1-based) of the problem in @p text. */
 json parseJson(std::string_view text, const std::string& source, bool singleLine) {
+  if (const std::size_t deep = findJsonNestingExcess(text); deep != std::string_view::npos) {
+    const std::string at =
+        singleLine ? "column " + std::to_string(deep + 1) : textPosition(text, deep);
+    throw Error(source + ": JSON nested deeper than " + std::to_string(kMaxJsonDepth) +
+                " levels at " + at + " (arrays and objects)");
+  }
   try {
     return json::parse(text.begin(), text.end());
-  } catch (const json::parse_error& e) {
-    std::size_t index = e.byte > 0 ? e.byte - 1 : 0;
-    if (index > text.size()) index = text.size();
-    std::size_t line = 1;
-    std::size_t lineStart = 0;
-    for (std::size_t i = 0; i < index; ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        lineStart = i + 1;
-      }
+  } catch (const json::exception& e) {
+    const JsonParseFailure failure = describeJsonFailure(text, e);
+    std::string at;
+    if (failure.index != std::string_view::npos) {
+      at = singleLine ? " at column " + std::to_string(failure.index + 1)
+                      : " at " + textPosition(text, failure.index);
     }
-    const std::string column = std::to_string(index - lineStart + 1);
-    throw Error(
-        source + ": invalid JSON at " +
-        (singleLine ? "column " + column : "line " + std::to_string(line) + ", column " + column) +
-        ": " + parseReason(e));
+    throw Error(source + ": invalid JSON" + at + ": " + failure.reason);
   }
 }
 
