@@ -10,6 +10,14 @@ function(nmar_target_defaults target)
   endif()
 endfunction()
 
+# Run-time options of the sanitizer build's tests: leaks are errors, undefined behaviour stops the
+# test with a stack trace (UBSan only prints by default), and the suppression files name what
+# belongs to uninstrumented third-party code (LibTorch).
+set(NMAR_SANITIZER_ENV
+  "ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:check_initialization_order=1"
+  "UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions=${CMAKE_CURRENT_LIST_DIR}/sanitizers/ubsan.supp"
+  "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_LIST_DIR}/sanitizers/lsan.supp")
+
 # nmar_torch_pch(<target>): compile <torch/torch.h> once (target nmar_torch_pch, made in core/) and
 # reuse it in every target whose sources include Torch. Parsing the Torch headers is most of the
 # compile time of a core file; with the shared PCH a file compiles in seconds on a 2-core machine.
@@ -46,4 +54,7 @@ function(nmar_add_test)
     add_test(NAME ${T_NAME} COMMAND ${T_NAME})
   endif()
   set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}" TIMEOUT 900)
+  if(NMAR_ENABLE_SANITIZERS)
+    set_property(TEST ${T_NAME} APPEND PROPERTY ENVIRONMENT ${NMAR_SANITIZER_ENV})
+  endif()
 endfunction()

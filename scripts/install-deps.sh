@@ -15,6 +15,8 @@ PACKAGES=(
   libgloo-dev  # headers of LibTorch's Gloo backend: data-parallel training on CPU
   # GUI
   qt6-base-dev qt6-svg-dev libqcustomplot-dev libgl-dev xvfb xauth
+  # fuzz targets (tests/fuzz): clang with the libFuzzer and sanitizer runtimes
+  clang libclang-rt-14-dev
   # packaging and its checks (installer/test-package.sh)
   dpkg-dev file fakeroot lintian desktop-file-utils appstream
 )
