@@ -43,6 +43,26 @@ void SentencePieceBpe::readDecoder(const nlohmann::json& decoder, const std::str
   // ByteFallback and Fuse are what decodeValid() always does.
 }
 
+namespace {
+
+/** The byte of a byte-fallback token "<0xNN>" (two hex digits), or -1 for any other token. */
+int byteFallbackValue(const std::string& token) {
+  if (token.size() != 6 || token.compare(0, 3, "<0x") != 0 || token[5] != '>') return -1;
+  int value = 0;
+  for (std::size_t i = 3; i < 5; ++i) {
+    const char c = token[i];
+    const int digit = c >= '0' && c <= '9'   ? c - '0'
+                      : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                      : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                             : -1;
+    if (digit < 0) return -1;
+    value = value * 16 + digit;
+  }
+  return value;
+}
+
+}  // namespace
+
 std::unique_ptr<SentencePieceBpe> SentencePieceBpe::fromTokenizerJson(const nlohmann::json& root,
                                                                       const std::string& file) {
   std::unique_ptr<SentencePieceBpe> t(new SentencePieceBpe());
@@ -65,10 +85,10 @@ std::unique_ptr<SentencePieceBpe> SentencePieceBpe::fromTokenizerJson(const nloh
     const std::string& token = m.token(id);
     char32_t cp = 0;
     if (utf8::decodeAt(token, 0, cp) == static_cast<int>(token.size())) t->m_charId.emplace(cp, id);
-    unsigned value = 0;
-    char tail = 0;
-    if (token.size() == 6 && std::sscanf(token.c_str(), "<0x%2X%c", &value, &tail) == 2 &&
-        tail == '>') {
+    // "<0xNN>" with two hex digits exactly (sscanf's %X also took "<0x-6>", whose value
+    // 4294967290 indexed past the 256-entry table).
+    const int value = byteFallbackValue(token);
+    if (value >= 0) {
       t->m_byteToken[value] = id;
       t->m_byteOfToken[static_cast<std::size_t>(id)] = static_cast<int16_t>(value);
     }

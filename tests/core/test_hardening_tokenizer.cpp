@@ -119,3 +119,35 @@ TEST_F(HardeningTokenizer, AddedTokensDecoderIdAtInt32MaxIsAnErrorNotAnOverflow)
             std::string::npos)
       << m;
 }
+
+// Found by fuzz_tokenizer (UBSan: index 4294967290 out of bounds): the byte-fallback token test
+// used sscanf("<0x%2X>"), which also accepts a sign, so the vocabulary entry "<0x-6>" wrote
+// past the 256-entry byte table. Only "<0x" + two hex digits + ">" is a byte token now.
+TEST_F(HardeningTokenizer, SignedByteTokenIsAnOrdinaryTokenNotAnOutOfBoundsWrite) {
+  const json root = {
+      {"normalizer",
+       {{"type", "Sequence"},
+        {"normalizers",
+         {{{"type", "Prepend"}, {"prepend", "\u2581"}},
+          {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "\u2581"}}}}}},
+      {"decoder",
+       {{"type", "Sequence"},
+        {"decoders",
+         {{{"type", "Replace"}, {"pattern", {{"String", "\u2581"}}}, {"content", " "}},
+          {{"type", "ByteFallback"}},
+          {{"type", "Fuse"}},
+          {{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}}}}}},
+      {"model",
+       {{"type", "BPE"},
+        {"byte_fallback", true},
+        {"unk_token", "<unk>"},
+        {"vocab", {{"<unk>", 0}, {"<0x-6>", 1}, {"<0x41>", 2}, {"\u2581", 3}}},
+        {"merges", json::array()}}}};
+  writeFile(m_dir.path / "tokenizer.json", root.dump());
+  const auto tok = loadTokenizer(m_dir.path);
+  EXPECT_EQ(tok->kind(), "sentencepiece_bpe");
+  EXPECT_EQ(tok->encode("A"), (std::vector<std::int32_t>{3, 2}));  // "A" by byte fallback
+  EXPECT_EQ(tok->decode({3, 2}), "A");
+  EXPECT_EQ(tok->tokenId("<0x-6>"), 1);
+  EXPECT_EQ(tok->tokenText(1), "<0x-6>");
+}
