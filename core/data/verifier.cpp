@@ -1,5 +1,6 @@
 #include "data/verifier.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -13,23 +14,65 @@ namespace nmar::core {
 
 namespace {
 
-std::shared_ptr<const std::regex> compileRegex(const std::string& pattern,
-                                               const std::string& where) {
+/** Reads the decimal number at @p pos of @p s into @p value (stops growing past @p cap); returns
+ * the index after its digits (@p pos when there are none). */
+std::size_t readNumber(const std::string& s, std::size_t pos, long cap, long& value) {
+  value = 0;
+  for (; pos < s.size() && s[pos] >= '0' && s[pos] <= '9'; ++pos)
+    if (value <= cap) value = value * 10 + (s[pos] - '0');
+  return pos;
+}
+
+/**
+ * Throws Error unless @p pattern is within the limits std::regex handles safely: its compiler
+ * recurses per nested group, copies an atom n times for {n}, and overflowed (UB inside libstdc++)
+ * on repeat counts and back-references past 2^63.
+ */
+void checkRegexLimits(const std::string& pattern, const std::string& where) {
   if (pattern.size() > kMaxRegexPatternBytes)
     throw Error(where + ": regex of " + std::to_string(pattern.size()) +
                 " bytes, longer than the limit of " + std::to_string(kMaxRegexPatternBytes));
+  auto tooLarge = [&](const char* what, std::size_t at) {
+    return Error(where + ": regex " + what + " at byte " + std::to_string(at) +
+                 " is larger than the limit of " + std::to_string(kMaxRegexRepeat));
+  };
   int depth = 0;
+  long value = 0;
+  double expansion = 1;
   for (std::size_t i = 0; i < pattern.size(); ++i) {
-    if (pattern[i] == '\\') {
-      ++i;  // an escaped character, e.g. \( or \[
-    } else if (pattern[i] == '(' && ++depth > kMaxRegexGroupDepth) {
+    const char c = pattern[i];
+    if (c == '\\') {  // an escaped character (\( \[ ...) or a back-reference \N
+      const std::size_t end = readNumber(pattern, i + 1, kMaxRegexRepeat, value);
+      if (value > kMaxRegexRepeat) throw tooLarge("back-reference", i);
+      i = end > i + 1 ? end - 1 : i + 1;
+    } else if (c == '(' && ++depth > kMaxRegexGroupDepth) {
       throw Error(where + ": regex nests groups deeper than " +
                   std::to_string(kMaxRegexGroupDepth) + " levels (at byte " + std::to_string(i) +
                   ")");
-    } else if (pattern[i] == ')' && depth > 0) {
+    } else if (c == ')' && depth > 0) {
       --depth;
+    } else if (c == '{') {  // a repeat {n}, {n,} or {n,m}
+      const std::size_t end = readNumber(pattern, i + 1, kMaxRegexRepeat, value);
+      if (value > kMaxRegexRepeat) throw tooLarge("repeat count", i + 1);
+      long copies = value;
+      if (end < pattern.size() && pattern[end] == ',') {
+        readNumber(pattern, end + 1, kMaxRegexRepeat, value);
+        if (value > kMaxRegexRepeat) throw tooLarge("repeat count", end + 1);
+        copies = std::max(copies, value);
+      }
+      // Nested repeats multiply ((a{100}){100} is 10,000 copies): bound the product of all.
+      expansion *= static_cast<double>(std::max(copies, 1L));
+      if (expansion > kMaxRegexExpansion)
+        throw Error(where + ": regex repeats multiply to more than " +
+                    std::to_string(kMaxRegexExpansion) + " copies (at byte " + std::to_string(i) +
+                    ")");
     }
   }
+}
+
+std::shared_ptr<const std::regex> compileRegex(const std::string& pattern,
+                                               const std::string& where) {
+  checkRegexLimits(pattern, where);
   try {
     return std::make_shared<const std::regex>(pattern, std::regex::ECMAScript);
   } catch (const std::regex_error& e) {

@@ -25,6 +25,11 @@ enum class VerifierKind {
 inline constexpr std::size_t kMaxRegexPatternBytes = 1024;
 /** Deepest nesting of groups in a verifier's regex (std::regex compiles by recursion). */
 inline constexpr int kMaxRegexGroupDepth = 32;
+/** Largest repeat count {n,m} in a verifier's regex (std::regex copies the atom n times; counts
+ * past 2^63 overflowed inside libstdc++). */
+inline constexpr long kMaxRegexRepeat = 1000;
+/** Largest product of all repeat counts of a verifier's regex (a bound on the atoms it copies). */
+inline constexpr long kMaxRegexExpansion = 100'000;
 /** Longest output a regex verifier matches (std::regex matches by recursion). */
 inline constexpr std::size_t kMaxRegexTextBytes = 4096;
 
@@ -55,7 +60,8 @@ class Verifier {
   /**
    * A regex verifier (std::regex, ECMAScript, full match). When @p pattern is set it is compiled
    * now; Error "<where>: invalid regex /p/: reason" when it does not compile, is longer than
-   * kMaxRegexPatternBytes or nests groups deeper than kMaxRegexGroupDepth. An output longer than
+   * kMaxRegexPatternBytes, nests groups deeper than kMaxRegexGroupDepth, repeats more than
+   * kMaxRegexRepeat times or kMaxRegexExpansion times in all. An output longer than
    * kMaxRegexTextBytes is judged wrong without matching (std::regex matches by recursion: a
    * 100,000-character output exhausts the stack).
    */

@@ -81,3 +81,39 @@ TEST(HardeningVerifier, OutputLongerThanTheRegexLimitIsWrongWithoutMatching) {
             "expected a match of /(a|b)*/, got an output of 100000 bytes (a regex verifier checks "
             "at most 4096)");
 }
+
+// Found by fuzz_jsonl (UBSan inside libstdc++'s regex compiler: 4444444444444444444 * 10
+// overflowed): back-references and repeat counts are bounded, and so is the product of repeats
+// (std::regex copies the atom of {n} n times; nested repeats multiply).
+TEST(HardeningVerifier, RepeatCountsAndBackReferencesAreBounded) {
+  auto error = [](const std::string& pattern) {
+    try {
+      Verifier::regex(pattern, "d.jsonl:1: field 'answer.value'");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    ADD_FAILURE() << "expected an Error for /" << pattern << "/";
+    return std::string();
+  };
+  EXPECT_EQ(error("(a)\\44444444444444444444"),
+            "d.jsonl:1: field 'answer.value': regex back-reference at byte 3 is larger than the "
+            "limit of 1000");
+  EXPECT_EQ(error("a{1001}"),
+            "d.jsonl:1: field 'answer.value': regex repeat count at byte 2 is larger than the "
+            "limit of 1000");
+  EXPECT_EQ(error("a{2,99999999999999999999}"),
+            "d.jsonl:1: field 'answer.value': regex repeat count at byte 4 is larger than the "
+            "limit of 1000");
+  EXPECT_EQ(error("((a{100}){100}){11}"),
+            "d.jsonl:1: field 'answer.value': regex repeats multiply to more than 100000 copies "
+            "(at byte 15)");
+  // Ordinary answer patterns pass and still match.
+  Example ex;
+  ex.source = "d.jsonl:1";
+  const Verifier date = Verifier::regex(std::string("[0-9]{4}-[0-9]{2}-[0-9]{1,2}"));
+  EXPECT_TRUE(date.verify(ex, "2024-05-07").correct);
+  EXPECT_FALSE(date.verify(ex, "24-05-07").correct);
+  const Verifier backref = Verifier::regex(std::string("(ab)\\1"));
+  EXPECT_TRUE(backref.verify(ex, "abab").correct);
+  EXPECT_TRUE(Verifier::regex(std::string("\\d{3} \\{x\\}")).verify(ex, "123 {x}").correct);
+}
