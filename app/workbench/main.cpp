@@ -5,6 +5,7 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QDockWidget>
 #include <QIcon>
 #include <QTimer>
 
@@ -13,6 +14,7 @@
 #include "widgets/decode_controller.h"
 #include "widgets/main_window.h"
 #include "widgets/open_kind.h"
+#include "widgets/training_controller.h"
 
 namespace {
 
@@ -21,6 +23,7 @@ using nmar::widgets::OpenKind;
 
 struct Options {
   QString store;
+  QString panel;
   QString screenshot;
   int screenshotDelayMs = 2000;
   QStringList paths;
@@ -31,6 +34,11 @@ const QCommandLineOption kScreenshotOption(
     QStringLiteral("Start, wait --screenshot-delay milliseconds, save the window as FILE (PNG) "
                    "and quit (documentation, packaging checks; works with -platform offscreen)."),
     QStringLiteral("FILE"));
+const QCommandLineOption kShowPanelOption(
+    QStringLiteral("show-panel"),
+    QStringLiteral("Bring the dock NAME to the front at start-up (e.g. dashboardDock, "
+                   "explorerDock, rewardsDock, launcherDock, tokenInitDock; with --screenshot)."),
+    QStringLiteral("NAME"));
 const QCommandLineOption kScreenshotDelayOption(QStringLiteral("screenshot-delay"),
                                                 QStringLiteral("Milliseconds before --screenshot "
                                                                "(default 2000)."),
@@ -46,6 +54,7 @@ void describe(QCommandLineParser* parser, const QCommandLineOption& store) {
   parser->addOption(store);
   parser->addOption(kScreenshotOption);
   parser->addOption(kScreenshotDelayOption);
+  parser->addOption(kShowPanelOption);
   parser->addPositionalArgument(QStringLiteral("path"),
                                 QStringLiteral("A checkpoint folder, a trace (.json, .jsonl) or a "
                                                "run store (.sqlite) whose traces to list."),
@@ -99,6 +108,7 @@ Options parseArguments(const QApplication& app) {
   Options options;
   options.store = parser.value(kStoreOption);
   options.screenshot = parser.value(kScreenshotOption);
+  options.panel = parser.value(kShowPanelOption);
   bool ok = false;
   options.screenshotDelayMs = parser.value(kScreenshotDelayOption).toInt(&ok);
   if (!ok || options.screenshotDelayMs < 0) {
@@ -117,8 +127,8 @@ void applyOptions(const Options& options, MainWindow* window) {
   if (!options.store.isEmpty()) {
     window->setRunStorePath(options.store);
     log->info(
-        "run store given on the command line: '{}' (kept for the run explorer; nothing "
-        "is read from it yet)",
+        "run store given on the command line: '{}' (the training dashboard and run explorer "
+        "read it)",
         options.store.toStdString());
   }
   for (const QString& path : options.paths) {
@@ -154,10 +164,20 @@ int main(int argc, char** argv) {
                                           : QStringLiteral("CPU"));
   applyOptions(options, &window);
   nmar::widgets::DecodeController decode(&window);  // stack, attention and replay panels
+  nmar::widgets::TrainingController training(&window, &decode);  // dashboard, explorer, ...
 
   window.restoreLayout();
   window.show();
   decode.openStartup();  // the command line's checkpoint or trace, else the bundled demo
+  if (!options.panel.isEmpty()) {
+    if (auto* dock = window.findChild<QDockWidget*>(options.panel)) {
+      dock->show();
+      dock->raise();
+    } else {
+      nmar::core::logger("app.workbench")->error("--show-panel: no panel '{}'",
+                                                 options.panel.toStdString());
+    }
+  }
   if (!options.screenshot.isEmpty()) {
     QTimer::singleShot(options.screenshotDelayMs, &window, [&window, &options] {
       const bool saved = window.grab().save(options.screenshot, "PNG");

@@ -1,0 +1,135 @@
+// bench_dashboard [STEPS] [PACE_MS]: how long the GUI thread's event loop stalls while another
+// process (store_feeder) logs a run at full speed (or one step every PACE_MS) into the store that
+// the training dashboard, run explorer and per-token rewards panel watch live (offscreen). A 1 ms
+// timer on the GUI thread records the gaps between its ticks; a gap is the longest time the GUI
+// could not react. Prints numbers; not a ctest test.
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+#include <QApplication>
+#include <QElapsedTimer>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTimer>
+
+#include "viz/curve_view.h"
+#include "viz/qcp.h"
+#include "widgets/reward_panel.h"
+#include "widgets/run_explorer.h"
+#include "widgets/store_poller.h"
+#include "widgets/training_dashboard.h"
+
+using namespace nmar;
+
+namespace {
+
+struct Result {
+  double seconds = 0;
+  std::vector<double> gapsMs;
+  std::vector<double> handlerMs;
+  int polls = 0, redraws = 0, points = 0;
+  qint64 lastQueryUs = 0;
+  double replotMs = 0;  ///< the slowest chart's mean replot time
+};
+
+Result measure(long steps, int paceMs) {
+  QTemporaryDir dir;
+  const QString path = dir.filePath(QStringLiteral("bench.sqlite"));
+  widgets::StorePoller poller;
+  Result r;
+  // The panels' reaction to a poll: from the first to the last slot connected to updated().
+  QElapsedTimer handler;
+  QObject::connect(&poller, &widgets::StorePoller::updated, &poller, [&] { handler.start(); });
+  widgets::TrainingDashboard dashboard(&poller);
+  widgets::RunExplorer explorer(&poller);
+  widgets::RewardPanel rewards(&poller);
+  dashboard.resize(1200, 800);
+  dashboard.show();
+  explorer.show();
+  rewards.show();
+  QObject::connect(&poller, &widgets::StorePoller::updated, &poller, [&] {
+    r.handlerMs.push_back(handler.nsecsElapsed() / 1e6);
+  });
+  poller.setStorePath(path);
+  poller.start();
+
+  QProcess feeder;
+  feeder.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+  QElapsedTimer clock, gap;
+  QTimer tick;
+  tick.setTimerType(Qt::PreciseTimer);
+  tick.setInterval(1);
+  QObject::connect(&tick, &QTimer::timeout, &tick, [&] {
+    r.gapsMs.push_back(gap.nsecsElapsed() / 1e6);
+    gap.restart();
+  });
+  QObject::connect(&feeder, &QProcess::finished, &tick, [&] {
+    // Let the last rows reach the charts, then stop.
+    QTimer::singleShot(1000, qApp, &QCoreApplication::quit);
+  });
+  feeder.start(QStringLiteral(NMAR_STORE_FEEDER),
+               {path, QStringLiteral("bench"), QString::number(steps), QString::number(paceMs)});
+  clock.start();
+  gap.start();
+  tick.start();
+  QApplication::exec();
+  r.seconds = clock.elapsed() / 1000.0;
+  r.polls = poller.pollCount();
+  r.redraws = dashboard.redrawCount();
+  r.lastQueryUs = poller.lastQueryUs();
+  if (viz::CurveView* loss = dashboard.chart(QStringLiteral("train/loss"))) r.points = loss->pointCount(0);
+  for (const QString& title : dashboard.shownCharts())
+    r.replotMs = std::max(r.replotMs, dashboard.chart(title)->plot()->replotTime(true));
+  return r;
+}
+
+void print(const char* name, long steps, const Result& r) {
+  std::vector<double> g = r.gapsMs;
+  std::sort(g.begin(), g.end());
+  auto pct = [&](double p) { return g.empty() ? 0.0 : g[std::min(g.size() - 1, std::size_t(p * g.size()))]; };
+  const long over = std::count_if(g.begin(), g.end(), [](double v) { return v > 50.0; });
+  const double handlerMax = r.handlerMs.empty() ? 0.0 : *std::max_element(r.handlerMs.begin(), r.handlerMs.end());
+  std::printf("| %-24s | %8ld | %6.1f | %6d | %7d | %9d | %6.2f | %6.2f | %7.1f | %5ld | %8.1f | %8.1f |\n", name,
+              steps, r.seconds, r.polls, r.redraws, r.points, pct(0.5), pct(0.99),
+              g.empty() ? 0.0 : g.back(), over, r.lastQueryUs / 1000.0, handlerMax);
+  std::printf("|   (mean replot of the slowest chart: %.1f ms)\n", r.replotMs);
+}
+
+}  // namespace
+
+/** Time to set @p n points on one chart and replot it at once (no other load of ours). */
+double replotCost(int n) {
+  viz::CurveView view;
+  view.resize(560, 260);
+  view.show();
+  viz::CurveSeries s;
+  s.name = QStringLiteral("loss");
+  s.color = Qt::blue;
+  for (int i = 0; i < n; ++i) {
+    s.x << i;
+    s.y << 1.0 / (i + 1);
+  }
+  QElapsedTimer t;
+  t.start();
+  view.setSeries({s});
+  view.plot()->replot(QCustomPlot::rpImmediateRefresh);
+  return t.nsecsElapsed() / 1e6;
+}
+
+int main(int argc, char** argv) {
+  qputenv("QT_QPA_PLATFORM", "offscreen");
+  QApplication app(argc, argv);
+  const long steps = argc > 1 ? std::atol(argv[1]) : 200000;
+  const int pace = argc > 2 ? std::atoi(argv[2]) : 1;
+  std::printf("| %-24s | %8s | %6s | %6s | %7s | %9s | %6s | %6s | %7s | %5s | %8s | %8s |\n", "run", "steps",
+              "wall s", "polls", "redraws", "points", "p50 ms", "p99 ms", "max ms", ">50ms",
+              "query ms", "slots ms");
+  std::printf("|%s|\n", std::string(143, '-').c_str());
+  for (int n : {2000, 20000, 200000}) std::printf("|   one chart, %d points: setSeries + replot %.1f ms\n", n, replotCost(n));
+  print("full speed", steps, measure(steps, 0));
+  char name[64];
+  std::snprintf(name, sizeof name, "paced %d ms/step", pace);
+  print(name, steps / 10, measure(steps / 10, pace));
+  return 0;
+}
