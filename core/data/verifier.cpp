@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <sstream>
+#include <vector>
 
 #include "data/config_reader.h"
 #include "util/error.h"
@@ -25,47 +26,87 @@ std::size_t readNumber(const std::string& s, std::size_t pos, long cap, long& va
 
 /**
  * Throws Error unless @p pattern is within the limits std::regex handles safely: its compiler
- * recurses per nested group, copies an atom n times for {n}, and overflowed (UB inside libstdc++)
- * on repeat counts and back-references past 2^63.
+ * recurses per nested group, copies an atom n times for {n}, overflowed (UB inside libstdc++) on
+ * repeat counts and back-references past 2^63, and its backtracking matcher takes exponential time
+ * on an unbounded repeat of a group that itself repeats without bound, such as (a+)+.
  */
 void checkRegexLimits(const std::string& pattern, const std::string& where) {
   if (pattern.size() > kMaxRegexPatternBytes)
     throw Error(where + ": regex of " + std::to_string(pattern.size()) +
                 " bytes, longer than the limit of " + std::to_string(kMaxRegexPatternBytes));
+  auto fail = [&](const std::string& what, std::size_t at) {
+    return Error(where + ": regex " + what + " (at byte " + std::to_string(at) + ")");
+  };
   auto tooLarge = [&](const char* what, std::size_t at) {
     return Error(where + ": regex " + what + " at byte " + std::to_string(at) +
                  " is larger than the limit of " + std::to_string(kMaxRegexRepeat));
   };
-  int depth = 0;
+  const std::size_t n = pattern.size();
+  std::vector<bool> unbounded{false};  // per open group: does it repeat without bound inside?
+  bool closedUnbounded = false;        // the last atom is a group that repeats without bound
+  bool afterQuantifier = false;        // the last token is a quantifier
   long value = 0;
   double expansion = 1;
-  for (std::size_t i = 0; i < pattern.size(); ++i) {
+  for (std::size_t i = 0; i < n; ++i) {
     const char c = pattern[i];
+    const bool counted = c == '{' && i + 1 < n && pattern[i + 1] >= '0' && pattern[i + 1] <= '9';
+    if (c == '*' || c == '+' || c == '?' || counted) {
+      if (c == '?' && afterQuantifier) {  // the lazy form *? +? ?? {n}?
+        afterQuantifier = false;
+        continue;
+      }
+      if (afterQuantifier) throw fail("repeats a repeat", i);
+      bool isUnbounded = c == '*' || c == '+';
+      if (counted) {  // {n}, {n,} or {n,m}
+        std::size_t end = readNumber(pattern, i + 1, kMaxRegexRepeat, value);
+        if (value > kMaxRegexRepeat) throw tooLarge("repeat count", i + 1);
+        long copies = value;
+        if (end < n && pattern[end] == ',') {
+          const std::size_t second = end + 1;
+          end = readNumber(pattern, second, kMaxRegexRepeat, value);
+          if (value > kMaxRegexRepeat) throw tooLarge("repeat count", second);
+          isUnbounded = end == second;
+          copies = std::max(copies, value);
+        }
+        // Nested repeats multiply ((a{100}){100} is 10,000 copies): bound the product of all.
+        expansion *= static_cast<double>(std::max(copies, 1L));
+        if (expansion > kMaxRegexExpansion)
+          throw fail(
+              "repeats multiply to more than " + std::to_string(kMaxRegexExpansion) + " copies", i);
+        if (end < n && pattern[end] == '}') i = end;
+      }
+      if (isUnbounded && closedUnbounded)
+        throw fail(
+            "repeats without bound a group that repeats without bound, like (a+)+, "
+            "which can take exponential time",
+            i);
+      if (isUnbounded) unbounded.back() = true;
+      afterQuantifier = true;
+      closedUnbounded = false;
+      continue;
+    }
+    afterQuantifier = false;
+    closedUnbounded = false;
     if (c == '\\') {  // an escaped character (\( \[ ...) or a back-reference \N
       const std::size_t end = readNumber(pattern, i + 1, kMaxRegexRepeat, value);
       if (value > kMaxRegexRepeat) throw tooLarge("back-reference", i);
       i = end > i + 1 ? end - 1 : i + 1;
-    } else if (c == '(' && ++depth > kMaxRegexGroupDepth) {
-      throw Error(where + ": regex nests groups deeper than " +
-                  std::to_string(kMaxRegexGroupDepth) + " levels (at byte " + std::to_string(i) +
-                  ")");
-    } else if (c == ')' && depth > 0) {
-      --depth;
-    } else if (c == '{') {  // a repeat {n}, {n,} or {n,m}
-      const std::size_t end = readNumber(pattern, i + 1, kMaxRegexRepeat, value);
-      if (value > kMaxRegexRepeat) throw tooLarge("repeat count", i + 1);
-      long copies = value;
-      if (end < pattern.size() && pattern[end] == ',') {
-        readNumber(pattern, end + 1, kMaxRegexRepeat, value);
-        if (value > kMaxRegexRepeat) throw tooLarge("repeat count", end + 1);
-        copies = std::max(copies, value);
-      }
-      // Nested repeats multiply ((a{100}){100} is 10,000 copies): bound the product of all.
-      expansion *= static_cast<double>(std::max(copies, 1L));
-      if (expansion > kMaxRegexExpansion)
-        throw Error(where + ": regex repeats multiply to more than " +
-                    std::to_string(kMaxRegexExpansion) + " copies (at byte " + std::to_string(i) +
+    } else if (c == '[') {  // a class: its characters are literals up to the closing ']'
+      std::size_t j = i + 1;
+      if (j < n && pattern[j] == '^') ++j;
+      if (j < n && pattern[j] == ']') ++j;
+      while (j < n && pattern[j] != ']') j += pattern[j] == '\\' ? 2 : 1;
+      i = j;
+    } else if (c == '(') {
+      if (static_cast<int>(unbounded.size()) > kMaxRegexGroupDepth)
+        throw Error(where + ": regex nests groups deeper than " +
+                    std::to_string(kMaxRegexGroupDepth) + " levels (at byte " + std::to_string(i) +
                     ")");
+      unbounded.push_back(false);
+    } else if (c == ')' && unbounded.size() > 1) {
+      closedUnbounded = unbounded.back();
+      unbounded.pop_back();
+      if (closedUnbounded) unbounded.back() = true;
     }
   }
 }

@@ -117,3 +117,24 @@ TEST(HardeningVerifier, RepeatCountsAndBackReferencesAreBounded) {
   EXPECT_TRUE(backref.verify(ex, "abab").correct);
   EXPECT_TRUE(Verifier::regex(std::string("\\d{3} \\{x\\}")).verify(ex, "123 {x}").correct);
 }
+
+// Found by fuzz_jsonl (a 26 s timeout matching "a"): std::regex backtracks, so an unbounded
+// repeat of a group that repeats without bound takes exponential time. Such patterns, and a
+// repeat of a repeat, are refused; bounded and lazy forms pass.
+TEST(HardeningVerifier, NestedUnboundedRepeatsAreRefused) {
+  auto error = [](const std::string& pattern) {
+    try {
+      Verifier::regex(pattern, "v");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_EQ(error("(a+)+b"),
+            "v: regex repeats without bound a group that repeats without bound, like (a+)+, which "
+            "can take exponential time (at byte 4)");
+  EXPECT_NE(error("((x*y)){2,}").find("repeats without bound a group"), std::string::npos);
+  EXPECT_EQ(error("a[b]++"), "v: regex repeats a repeat (at byte 5)");
+  for (const char* ok : {"(ab+)?", "a+?b*?", "(a+){3}", "[(+*]+", "(\\(+)", "(a|b)*c"})
+    EXPECT_EQ(error(ok), "accepted") << ok;
+}
