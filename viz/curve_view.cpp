@@ -11,6 +11,11 @@
 #include "viz/qcp.h"
 
 namespace nmar::viz {
+namespace {
+
+constexpr int kAntialiasedPoints = 1000;  // longer curves are drawn without antialiasing
+
+}  // namespace
 
 QVector<double> smoothed(const QVector<double>& values, double weight) {
   if (weight <= 0.0) return values;
@@ -109,16 +114,30 @@ void CurveView::redraw() {
       faint.setAlpha(60);
       raw->setPen(QPen(faint, 1));
       raw->setData(x, y, true);
+      raw->setAntialiased(x.size() <= kAntialiasedPoints);
       raw->removeFromLegend();
       y = smoothed(y, m_smoothing);
     }
     QCPGraph* g = m_plot->addGraph();
     g->setName(s.name);
-    g->setPen(QPen(s.color, 1.6));
+    g->setPen(QPen(s.color, x.size() <= kAntialiasedPoints ? 1.6 : 1.0));  // thin: fast path
     g->setData(x, y, true);
+    // A long noisy curve is a dense zigzag: antialiasing it or stroking it wider than one pixel
+    // costs the GUI thread tens to hundreds of milliseconds per replot (bench_dashboard).
+    g->setAntialiased(x.size() <= kAntialiasedPoints);
     if (x.size() == 1) g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 5));
   }
   m_plot->rescaleAxes();
+  // A constant series (a learning rate after warmup, one point) must not leave an axis with a
+  // (near) zero-width range: give it a width around its value.
+  for (QCPAxis* axis : {m_plot->xAxis, m_plot->yAxis}) {
+    const QCPRange r = axis->range();
+    const double centre = r.center();
+    if (r.size() <= 1e-9 * std::max(1.0, std::abs(centre))) {
+      const double half = centre != 0.0 ? std::abs(centre) * 0.1 : 0.5;
+      axis->setRange(centre - half, centre + half);
+    }
+  }
   if (m_logY) {
     // A range that touches 0 cannot be drawn in log scale.
     QCPRange r = m_plot->yAxis->range();

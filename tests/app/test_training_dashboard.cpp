@@ -8,6 +8,7 @@
 #include <QTest>
 
 #include "viz/curve_view.h"
+#include "viz/qcp.h"
 #include "widgets/run_explorer.h"
 #include "widgets/store_poller.h"
 #include "widgets/training_dashboard.h"
@@ -64,6 +65,9 @@ void TestTrainingDashboard::runFromAnotherProcessAppearsAndGrows() {
   for (int i = 0; i < s.x.size(); ++i) QCOMPARE(s.y[i], 1.0 / (s.x[i] + 1.0));
   QVERIFY(dashboard.chartTitles().contains(QStringLiteral("eval/clean_acc")));
   QVERIFY(dashboard.shownCharts().contains(QStringLiteral("train/lr")));
+  // train/lr is constant: its axis still has a width around the value.
+  const QCPRange lr = dashboard.chart(QStringLiteral("train/lr"))->plot()->yAxis->range();
+  QVERIFY(lr.lower < 0.001 && lr.upper > 0.001);
 
   feeder.kill();  // the run is left "running" by a dead process
   feeder.waitForFinished();
