@@ -71,27 +71,14 @@ void PrunedDecoder::requireRunning(const char* what) const {
 }
 
 std::string PrunedDecoder::tokenText(std::int64_t id) const {
-  if (m_tokenizer == nullptr) return "";
-  try {
-    return m_tokenizer->tokenText(static_cast<int32_t>(id));
-  } catch (const Error&) {
-    return "<id " + std::to_string(id) + ">";  // a model vocabulary larger than the tokenizer's
-  }
+  return decodeTokenText(m_tokenizer, id);
 }
 
 void PrunedDecoder::start(const std::vector<std::int64_t>& promptIds,
                           const std::string& promptText) {
   const ModelConfig& config = m_model->config();
   const auto m = static_cast<int64_t>(promptIds.size());
-  if (m == 0) throw Error("decode: the prompt is empty (expected at least one token, e.g. BOS)");
-  for (std::size_t i = 0; i < promptIds.size(); ++i)
-    if (promptIds[i] < 0 || promptIds[i] >= config.vocabSize)
-      throw Error("decode: prompt token " + std::to_string(i) + " (id " +
-                  std::to_string(promptIds[i]) + ") is outside the vocabulary [0, " +
-                  std::to_string(config.vocabSize) + ")");
-  if (config.family == ModelFamily::Gpt2 && m >= config.maxPositions)
-    throw Error("decode: a prompt of " + std::to_string(m) + " tokens leaves no position for " +
-                "decoding (n_positions = " + std::to_string(config.maxPositions) + ")");
+  validateDecodePrompt(config, promptIds);
 
   auto state = std::make_unique<State>(config.numLayers);
   state->promptLength = static_cast<int>(m);
@@ -117,25 +104,7 @@ void PrunedDecoder::start(const std::vector<std::int64_t>& promptIds,
   m_reason = StopReason::kNone;
   m_started = true;
 
-  m_trace = Trace{};
-  m_trace.model = m_settings.modelName;
-  m_trace.tokenizer = m_settings.tokenizerName;
-  m_trace.mode = m_settings.mode;
-  m_trace.sampler = m_settings.sampler.toJson();
-  m_trace.seed = m_settings.sampler.seed;
-  m_trace.promptIds = promptIds;
-  m_trace.promptText = promptText;
-  m_trace.undoId = m_settings.undoId >= 0 ? m_settings.undoId : config.vocabSize;
-  m_trace.eosId = m_settings.eosId;
-  nlohmann::json forced = nlohmann::json::array();
-  for (const ForcedDeviation& f : m_settings.forced)
-    forced.push_back({{"step", f.step},
-                      {"token", f.token == kRandomDeviation ? nlohmann::json("random")
-                                                            : nlohmann::json(f.token)}});
-  m_trace.meta = {{"stop_reason", stopReasonName(StopReason::kNone)},
-                  {"forced_deviations", forced},
-                  {"deviation_top_k", m_settings.deviationTopK}};
-  if (m_settings.undoId < 0) m_trace.meta["undo_token"] = "none";
+  m_trace = newDecodeTrace(m_settings, config.vocabSize, promptIds, promptText);
   m_outputTextStale = true;
 
   logger("core.decode")
@@ -305,20 +274,11 @@ void PrunedDecoder::popToken(TraceStep& step) {
 
 void PrunedDecoder::finishIfDone() {
   if (done() || !m_started) return;
-  const std::vector<TraceStep>& steps = m_trace.steps;
-  if (m_settings.sampler.stopAtEos && m_settings.eosId >= 0 && !steps.empty() &&
-      steps.back().kind == StepKind::kPush && steps.back().token == m_settings.eosId)
-    return finish(StopReason::kEos);
-  if (static_cast<int>(steps.size()) >= m_settings.sampler.maxNewTokens)
-    return finish(StopReason::kMaxNewTokens);
-  const ModelConfig& config = m_model->config();
-  if (config.family == ModelFamily::Gpt2) {
-    const int64_t next = m_settings.mode == TraceMode::kSoft
-                             ? m_state->promptLength + static_cast<int64_t>(steps.size())
-                             : static_cast<int64_t>(m_state->stack.size());
-    // A resample pop feeds nothing, but every other step needs the next position.
-    if (next >= config.maxPositions) return finish(StopReason::kMaxPositions);
-  }
+  const int64_t next = m_settings.mode == TraceMode::kSoft
+                           ? m_state->promptLength + static_cast<int64_t>(m_trace.steps.size())
+                           : static_cast<int64_t>(m_state->stack.size());
+  const StopReason reason = decodeStopReason(m_settings, m_model->config(), m_trace.steps, next);
+  if (reason != StopReason::kNone) finish(reason);
 }
 
 void PrunedDecoder::stop(StopReason reason) {
@@ -340,15 +300,8 @@ void PrunedDecoder::finish(StopReason reason) {
 }
 
 const Trace& PrunedDecoder::trace() const {
-  if (m_outputTextStale && m_tokenizer != nullptr) {
-    std::vector<int32_t> ids(m_trace.outputIds.begin(), m_trace.outputIds.end());
-    try {
-      m_trace.outputText = m_tokenizer->decode(ids);
-    } catch (const Error&) {  // ids beyond the tokenizer: show them piece by piece
-      m_trace.outputText.clear();
-      for (std::int64_t id : m_trace.outputIds) m_trace.outputText += tokenText(id);
-    }
-  }
+  if (m_outputTextStale && m_tokenizer != nullptr)
+    m_trace.outputText = decodeOutputText(m_tokenizer, m_trace.outputIds);
   m_outputTextStale = false;
   return m_trace;
 }

@@ -45,6 +45,33 @@ struct DecodeSettings {
 };
 
 /**
+ * The header of a decode's trace (identity, mode, sampler, seed, prompt, UNDO/EOS ids, meta with
+ * stop_reason "running", forced_deviations and deviation_top_k), no steps. Without an UNDO token
+ * undo_id is @p vocabSize (an id the model cannot emit) and meta.undo_token is "none".
+ */
+Trace newDecodeTrace(const DecodeSettings& settings, std::int64_t vocabSize,
+                     const std::vector<std::int64_t>& promptIds, const std::string& promptText);
+
+/**
+ * Throws Error for an empty prompt, an id outside the vocabulary (naming its index) or a prompt
+ * that leaves a GPT-2 model no position to decode into.
+ */
+void validateDecodePrompt(const ModelConfig& config, const std::vector<std::int64_t>& promptIds);
+
+/**
+ * Why a decode must end after its latest step, kNone when it goes on: an EOS push (stop_at_eos),
+ * max_new_tokens steps, or a GPT-2 model without a position for @p nextPosition.
+ */
+StopReason decodeStopReason(const DecodeSettings& settings, const ModelConfig& config,
+                            const std::vector<TraceStep>& steps, std::int64_t nextPosition);
+
+/** The text of one token ("" without a tokenizer, "<id N>" for an id beyond it). */
+std::string decodeTokenText(const Tokenizer* tokenizer, std::int64_t id);
+
+/** The decoded text of @p ids ("" without a tokenizer; piece by piece if decoding fails). */
+std::string decodeOutputText(const Tokenizer* tokenizer, const std::vector<std::int64_t>& ids);
+
+/**
  * Decodes one sequence step by step. Owns the KV cache, the stack and the trace; borrows the model
  * (shared holder) and the tokenizer (may be null: step texts are then empty).
  *

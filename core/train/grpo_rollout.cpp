@@ -2,6 +2,7 @@
 
 #include "data/sequence.h"
 #include "data/task.h"
+#include "decode/group_decoder.h"
 #include "tokenizer/tokenizer.h"
 
 namespace nmar::core {
@@ -23,17 +24,26 @@ std::vector<Rollout> sampleGroup(Transformer model, const Tokenizer& tokenizer,
   const std::vector<std::int64_t> gold(seq.ids.begin() + seq.promptLength, seq.ids.end());
   std::vector<Rollout> out;
   out.reserve(static_cast<std::size_t>(s.numGenerations));
-  for (int g = 0; g < s.numGenerations; ++g) {
-    DecodeSettings settings = s.decode;
-    settings.sampler.seed = mixSeed(seed, static_cast<std::uint64_t>(g));
-    PrunedDecoder decoder(model, settings, &tokenizer);
-    decoder.start(prompt, example.prompt);
-    while (!decoder.done()) decoder.step();
+  std::vector<std::uint64_t> seeds;
+  for (int g = 0; g < s.numGenerations; ++g)
+    seeds.push_back(mixSeed(seed, static_cast<std::uint64_t>(g)));
+  std::vector<Trace> traces;
+  if (groupDecodable(s.decode)) {
+    traces = decodeGroup(model, prompt, s.decode, seeds, &tokenizer, example.prompt);
+  } else {  // resample mode: one sequence at a time
+    for (std::uint64_t rowSeed : seeds) {
+      DecodeSettings settings = s.decode;
+      settings.sampler.seed = rowSeed;
+      traces.push_back(
+          decode(model, prompt, settings, nullptr, nullptr, &tokenizer, example.prompt));
+    }
+  }
+  for (Trace& trace : traces) {
     Rollout r;
     r.group = group;
     r.example = example;
     r.gold = gold;
-    r.trace = decoder.trace();
+    r.trace = std::move(trace);
     const Verdict verdict = verifyExample(example, r.trace.outputText);
     r.trace.verdict = toJson(verdict);
     r.facts = completionFacts(r.trace, verdict);

@@ -39,10 +39,10 @@ struct RolloutSettings {
 };
 
 /**
- * Samples @p settings.numGenerations completions of @p example from @p model, one after the other
- * (each its own PrunedDecoder; completion g is seeded with mixSeed(@p seed, g)), then verifies
- * and scores each. Runs under the decoder's NoGradGuard. Throws what the decoder throws (a bad
- * id, NaN logits).
+ * Samples @p settings.numGenerations completions of @p example from @p model in one batch
+ * (decodeGroup; resample mode falls back to one PrunedDecoder per completion); completion g is
+ * seeded with mixSeed(@p seed, g). Then verifies and scores each. Runs under a NoGradGuard.
+ * Throws what the decoder throws (a bad id, NaN logits).
  */
 std::vector<Rollout> sampleGroup(Transformer model, const Tokenizer& tokenizer,
                                  const Example& example, int group, const RolloutSettings& settings,
