@@ -327,6 +327,12 @@ void DecodeController::onModelLoaded(const ModelInfo& info) {
   m_model = info;
   m_modelReady = true;
   m_timeline.setVocabulary(info.vocabulary);
+  // A trace shown before the model finished loading (the demo opens both at once) gets its
+  // prompt's texts now: its chips and map labels were ids until the vocabulary arrived.
+  if (!m_running && !m_timeline.isEmpty()) {
+    traceChanged(false);
+    setPosition(m_position, false);
+  }
   m_window->setModelText(info.summary());
   m_window->setDeviceText(info.device);
   m_window->setJobText(tr("idle"));

@@ -301,6 +301,16 @@ void TestWorkbenchFlow::startupOpensTheDemo() {
   QCOMPARE(bench.controller.modelInfo().name, QStringLiteral("addition"));
   QCOMPARE(bench.controller.timeline().stepCount(), 12);
   QVERIFY(bench.window.runActions().run->isEnabled());  // Run and Inject work at once
+  // Whichever of model and trace arrived first, the prompt's chips show the tokenizer's texts,
+  // not ids ("#23"), and match the timeline's labels.
+  const QStringList labels = bench.controller.timeline().promptLabels();
+  const StackSnapshot shown = bench.controller.stackPanel()->snapshot();
+  QVERIFY(!labels.isEmpty());
+  QCOMPARE(shown.prompt.size(), labels.size());
+  for (int i = 0; i < labels.size(); ++i) {
+    QCOMPARE(shown.prompt.at(i).text, labels.at(i));
+    QVERIFY2(!labels.at(i).startsWith(QLatin1Char('#')), qPrintable(labels.at(i)));
+  }
 }
 
 void TestWorkbenchFlow::startupWithoutDemoSaysSo() {
