@@ -20,6 +20,7 @@
 #include "train/policy_logprobs.h"
 #include "train/scored_trace.h"
 #include "train/sft_trainer.h"
+#include "train/optimizer_state.h"
 #include "train/train_checkpoint.h"
 #include "util/device.h"
 #include "util/error.h"
@@ -366,7 +367,7 @@ void GrpoTrainer::resume(const std::filesystem::path& checkpoint) {
   const std::string where = (dir / "trainer_state.json").string();
   checkResumable(ck.state.at("experiment"), m_config.toJson(), where);
   m_pretrained.model->loadStateDict(ck.weights, (dir / "model.safetensors").string());
-  loadOptimizerState(*m_optimizer, dir / "optimizer.pt");
+  loadOptimizerState(*m_optimizer, dir / kOptimizerStateFile);
   try {
     m_step = ck.state.at("step").get<std::int64_t>();
     m_source->restore(ck.state.at("source"));

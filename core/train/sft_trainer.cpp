@@ -21,6 +21,7 @@
 #include "train/experiment_model.h"
 #include "train/sft_batch.h"
 #include "train/sft_loss.h"
+#include "train/optimizer_state.h"
 #include "train/train_checkpoint.h"
 #include "util/device.h"
 #include "util/error.h"
@@ -340,7 +341,7 @@ void SftTrainer::resume(const std::filesystem::path& checkpoint) {
                  (dir / "trainer_state.json").string());
   const std::string where = (dir / "trainer_state.json").string();
   m_pretrained.model->loadStateDict(ck.weights, (dir / "model.safetensors").string());
-  loadOptimizerState(*m_optimizer, dir / "optimizer.pt");
+  loadOptimizerState(*m_optimizer, dir / kOptimizerStateFile);
   try {
     restoreRngState(m_rng, ck.state.at("rng").get<std::string>(), "field 'rng'");
     m_step = ck.state.at("step").get<std::int64_t>();

@@ -4,11 +4,8 @@
 #include <regex>
 #include <vector>
 
-#include <torch/optim/optimizer.h>
-#include <torch/serialize/input-archive.h>
-#include <torch/serialize/output-archive.h>
-
 #include "checkpoint/checkpoint.h"
+#include "train/optimizer_state.h"
 #include "util/json_file.h"
 
 namespace nmar::core {
@@ -16,7 +13,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr char kStateFile[] = "trainer_state.json";
-constexpr char kOptimizerFile[] = "optimizer.pt";
 
 /** checkpoint-<step> folders under @p outDir that hold a trainer state, oldest first. */
 std::vector<std::pair<std::int64_t, fs::path>> checkpoints(const fs::path& outDir) {
@@ -54,13 +50,10 @@ fs::path writeTrainCheckpoint(const fs::path& outDir, std::int64_t step, const P
   fs::remove_all(tmp, ec);
   savePretrained(tmp, p.model, p.tokenizer.get());
   try {
-    torch::serialize::OutputArchive archive;
-    optimizer.save(archive);
-    archive.save_to((tmp / kOptimizerFile).string());
-  } catch (const c10::Error& e) {
+    saveOptimizerState(optimizer, tmp / kOptimizerStateFile);
+  } catch (const Error&) {
     fs::remove_all(tmp, ec);
-    throw Error((tmp / kOptimizerFile).string() +
-                ": cannot write the optimizer state: " + e.what_without_backtrace());
+    throw;
   }
   writeJsonFile(tmp / kStateFile, state);
   if (fs::exists(final)) {
@@ -95,23 +88,9 @@ TrainCheckpoint readTrainCheckpoint(const fs::path& dir) {
       throw Error((dir / kStateFile).string() + ": missing field \"" + key + "\"");
     }
   }
-  if (!fs::exists(dir / kOptimizerFile)) {
-    throw Error((dir / kOptimizerFile).string() +
-                ": missing (a checkpoint to resume from needs "
-                "the optimizer state)");
-  }
+  requireOptimizerState(dir);
   ck.weights = readCheckpointWeights(dir);
   return ck;
-}
-
-void loadOptimizerState(torch::optim::Optimizer& optimizer, const fs::path& file) {
-  try {
-    torch::serialize::InputArchive archive;
-    archive.load_from(file.string());
-    optimizer.load(archive);
-  } catch (const c10::Error& e) {
-    throw Error(file.string() + ": cannot read the optimizer state: " + e.what_without_backtrace());
-  }
 }
 
 void checkResumable(const nlohmann::json& saved, const nlohmann::json& current,

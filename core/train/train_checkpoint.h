@@ -1,8 +1,8 @@
 #pragma once
 /**
  * @file Training checkpoints: a Hugging Face checkpoint folder (config.json, model.safetensors,
- * tokenizer files) plus optimizer.pt and trainer_state.json, written into a temporary folder and
- * renamed into place, so a crash never leaves a half-written checkpoint-N.
+ * tokenizer files) plus optimizer.safetensors (train/optimizer_state.h) and trainer_state.json,
+ * written into a temporary folder and renamed into place, so a crash never leaves a half-written checkpoint-N.
  */
 #include <cstdint>
 #include <filesystem>
@@ -44,9 +44,6 @@ std::filesystem::path writeTrainCheckpoint(const std::filesystem::path& outDir, 
 
 /** Reads the weights and trainer state of a checkpoint folder; Error naming the file if corrupt. */
 TrainCheckpoint readTrainCheckpoint(const std::filesystem::path& dir);
-
-/** Loads optimizer.pt into @p optimizer (same parameters); Error naming the file if corrupt. */
-void loadOptimizerState(torch::optim::Optimizer& optimizer, const std::filesystem::path& file);
 
 /**
  * Throws Error (naming @p where and the first differing key) when the experiment @p saved

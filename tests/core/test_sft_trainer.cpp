@@ -161,7 +161,8 @@ TEST(SftTrainer, CancelWritesACheckpointAndEndsCancelled) {
   TrainOutcome out = trainer.run(&cancel);
   EXPECT_EQ(out.status, TrainStatus::kCancelled);
   EXPECT_EQ(out.step, 3);
-  EXPECT_TRUE(fs::exists(dir.path() / "checkpoint-3" / "optimizer.pt"));
+  EXPECT_TRUE(fs::exists(dir.path() / "checkpoint-3" / "optimizer.safetensors"));
+  EXPECT_FALSE(fs::exists(dir.path() / "checkpoint-3" / "optimizer.pt"));
 }
 
 TEST(SftTrainer, ResumeRejectsADifferentExperimentAndCorruptCheckpoints) {
@@ -180,12 +181,18 @@ TEST(SftTrainer, ResumeRejectsADifferentExperimentAndCorruptCheckpoints) {
   // More steps is fine (extending a run).
   EXPECT_EQ(errorOf([&] { SftTrainer(experiment(dir.path(), 9)).resume(); }), "no error");
 
-  std::ofstream(ck / "optimizer.pt", std::ios::trunc) << "not a torch archive";
+  std::ofstream(ck / "optimizer.safetensors", std::ios::trunc) << "not a safetensors file";
   e = errorOf([&] { SftTrainer(experiment(dir.path(), 4)).resume(ck); });
-  EXPECT_NE(e.find("optimizer.pt: cannot read the optimizer state"), std::string::npos) << e;
+  EXPECT_NE(e.find("optimizer.safetensors"), std::string::npos) << e;
+  fs::remove(ck / "optimizer.safetensors");
+  e = errorOf([&] { SftTrainer(experiment(dir.path(), 4)).resume(ck); });
+  EXPECT_NE(e.find("optimizer.safetensors: missing"), std::string::npos) << e;
+  // A checkpoint of an earlier version (TorchScript optimizer.pt) is refused, not loaded.
+  std::ofstream(ck / "optimizer.pt", std::ios::trunc) << "PK old torch archive";
+  e = errorOf([&] { SftTrainer(experiment(dir.path(), 4)).resume(ck); });
+  EXPECT_NE(e.find("optimizer.pt: an optimizer state from an earlier nmar"), std::string::npos)
+      << e;
   fs::remove(ck / "optimizer.pt");
-  e = errorOf([&] { SftTrainer(experiment(dir.path(), 4)).resume(ck); });
-  EXPECT_NE(e.find("optimizer.pt: missing"), std::string::npos) << e;
   std::ofstream(ck / "trainer_state.json", std::ios::trunc) << "{\"format\": 1";
   e = errorOf([&] { SftTrainer(experiment(dir.path(), 4)).resume(ck); });
   EXPECT_NE(e.find("trainer_state.json"), std::string::npos) << e;

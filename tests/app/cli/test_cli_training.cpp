@@ -302,7 +302,7 @@ TEST_F(Cli, TrainRunsGrpoFromAnSftCheckpointAndResumes) {
   EXPECT_NE(r.out.find("finished at step 2"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("; run 1"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("step 2: reward "), std::string::npos) << r.out;
-  EXPECT_TRUE(fs::exists(fs::path(out) / "checkpoint-2" / "optimizer.pt"));
+  EXPECT_TRUE(fs::exists(fs::path(out) / "checkpoint-2" / "optimizer.safetensors"));
   r = run("train " + grpo.string() + common + " --steps 3 --resume --quiet");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("finished at step 3"), std::string::npos) << r.out;
