@@ -222,6 +222,7 @@ void MainWindow::saveLayout() const {
 }
 
 bool MainWindow::restoreLayout() {
+  m_defaultLayout = saveState(kLayoutVersion);  // every panel is docked: View > Reset layout
   QSettings settings;
   const QByteArray geometry = settings.value(QLatin1String(kGeometryKey)).toByteArray();
   const QByteArray state = settings.value(QLatin1String(kStateKey)).toByteArray();
@@ -241,6 +242,8 @@ void MainWindow::resetLayout() {
     addDockWidget(panel.area, panel.dock);  // moves an already docked widget back
     panel.dock->show();
   }
+  // Then the tabs and splits the panels started with (captured by restoreLayout()).
+  if (!m_defaultLayout.isEmpty()) restoreState(m_defaultLayout, kLayoutVersion);
 }
 
 void MainWindow::setStartupRequest(const OpenRequest& request) { m_startupRequest = request; }

@@ -2,6 +2,7 @@
 /** @file The workbench's main window: menus, dock areas for panels, status bar, layout memory. */
 #include <optional>
 
+#include <QByteArray>
 #include <QList>
 #include <QMainWindow>
 
@@ -67,11 +68,15 @@ class MainWindow : public QMainWindow {
   /** Saves geometry and dock layout to QSettings (also done when the window closes). */
   void saveLayout() const;
   /**
-   * Restores what saveLayout() stored; call after every panel is added. Returns false (keeping
+   * Restores what saveLayout() stored; call after every panel is added (it first records that
+   * layout as the default for resetLayout()). Returns false (keeping
    * the default layout) when nothing was saved or the saved state does not fit.
    */
   bool restoreLayout();
-  /** Puts every dock back in its default area, docked and shown. */
+  /**
+   * Puts every dock back in its default area, docked and shown, then in the tabs and splits it
+   * had when restoreLayout() was first called (the layout as built).
+   */
   void resetLayout();
 
   /** What the command line asked to open at start-up (kept for the controllers that open). */
@@ -115,6 +120,7 @@ class MainWindow : public QMainWindow {
   QAction* m_openStore = nullptr;
   QAction* m_quit = nullptr;
   QAction* m_resetLayout = nullptr;
+  QByteArray m_defaultLayout;  ///< the docks as built, before a saved layout was restored
   QAction* m_viewPanelsEnd = nullptr;  // separator: panel toggles go above it
   QAction* m_shortcuts = nullptr;
   QAction* m_about = nullptr;

@@ -41,27 +41,34 @@ TrainingController::TrainingController(MainWindow* window, DecodeController* dec
   m_explorer = new RunExplorer(m_poller);
   QDockWidget* dashboard =
       window->addPanel(m_dashboard, tr("Training dashboard"), QStringLiteral("dashboardDock"),
-                       Qt::RightDockWidgetArea, QKeySequence(tr("Ctrl+Shift+D")));
+                       Qt::BottomDockWidgetArea, QKeySequence(tr("Ctrl+Shift+D")));
   QDockWidget* explorer =
       window->addPanel(m_explorer, tr("Run explorer"), QStringLiteral("explorerDock"),
-                       Qt::RightDockWidgetArea, QKeySequence(tr("Ctrl+Shift+E")));
+                       Qt::BottomDockWidgetArea, QKeySequence(tr("Ctrl+Shift+E")));
   m_rewards = new RewardPanel(m_poller);
   QDockWidget* rewards =
       window->addPanel(m_rewards, tr("Per-token rewards"), QStringLiteral("rewardsDock"),
-                       Qt::RightDockWidgetArea, QKeySequence(tr("Ctrl+Shift+W")));
+                       Qt::BottomDockWidgetArea, QKeySequence(tr("Ctrl+Shift+W")));
   m_launcher = new TrainingLauncher;
   QDockWidget* launcher =
       window->addPanel(m_launcher, tr("Training launcher"), QStringLiteral("launcherDock"),
-                       Qt::RightDockWidgetArea, QKeySequence(tr("Ctrl+Shift+T")));
+                       Qt::BottomDockWidgetArea, QKeySequence(tr("Ctrl+Shift+T")));
   m_tokenInit = new TokenInitPanel;
   QDockWidget* tokenInit =
       window->addPanel(m_tokenInit, tr("Token init"), QStringLiteral("tokenInitDock"),
-                       Qt::RightDockWidgetArea, QKeySequence(tr("Ctrl+Shift+I")));
+                       Qt::BottomDockWidgetArea, QKeySequence(tr("Ctrl+Shift+I")));
+  // The training panels share the attention panel's place (tabs below the generation stack), so
+  // each gets the width of the window instead of a strip beside the decode view.
+  if (auto* attention = window->findChild<QDockWidget*>(QStringLiteral("attentionDock")))
+    window->tabifyDockWidget(attention, dashboard);
   window->tabifyDockWidget(dashboard, explorer);
   window->tabifyDockWidget(explorer, rewards);
   window->tabifyDockWidget(rewards, launcher);
   window->tabifyDockWidget(launcher, tokenInit);
-  dashboard->raise();
+  if (auto* attention = window->findChild<QDockWidget*>(QStringLiteral("attentionDock")))
+    attention->raise();  // the decode view first; View menu, --show-panel or a tab for the rest
+  else
+    dashboard->raise();
 
   connect(m_launcher, &TrainingLauncher::launchFailed, this,
           [this](const QString& message) { report(false, tr("training not started: %1").arg(message)); });

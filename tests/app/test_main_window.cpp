@@ -70,6 +70,7 @@ class TestMainWindow : public QObject {
   void viewToggleHidesAndShowsLogDock();
   void addPanelDocksAndAddsToggle();
   void resetLayoutRedocksPanels();
+  void resetLayoutRestoresTabs();
   void statusLabelsUpdate_data();
   void statusLabelsUpdate();
   void layoutRoundTripsThroughSettings();
@@ -179,6 +180,24 @@ void TestMainWindow::resetLayoutRedocksPanels() {
   QVERIFY(!window.logDock()->isFloating());
   QCOMPARE(window.dockWidgetArea(window.logDock()), Qt::BottomDockWidgetArea);
   QCOMPARE(window.dockWidgetArea(dock), Qt::BottomDockWidgetArea);
+}
+
+void TestMainWindow::resetLayoutRestoresTabs() {
+  // init() cleared the settings: restoreLayout() keeps (and records) the layout as built.
+  MainWindow window;
+  QDockWidget* a = window.addPanel(new QLabel, QStringLiteral("A"), QStringLiteral("aDock"),
+                                   Qt::BottomDockWidgetArea);
+  QDockWidget* b = window.addPanel(new QLabel, QStringLiteral("B"), QStringLiteral("bDock"),
+                                   Qt::BottomDockWidgetArea);
+  window.tabifyDockWidget(a, b);
+  QVERIFY(!window.restoreLayout());
+  window.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&window));
+  window.addDockWidget(Qt::LeftDockWidgetArea, b);  // the user drags B out of the tabs
+  QVERIFY(!window.tabifiedDockWidgets(a).contains(b));
+  window.resetLayout();
+  QCOMPARE(window.dockWidgetArea(b), Qt::BottomDockWidgetArea);
+  QVERIFY(window.tabifiedDockWidgets(a).contains(b));
 }
 
 void TestMainWindow::statusLabelsUpdate_data() {

@@ -45,10 +45,10 @@ core::Trace makeTrace(int wrong) {
 
 void writeStore(const QString& path, const std::string& prefix) {
   core::RunStore store(path.toStdString());
-  const auto sft = store.createRun({prefix + "-sft", "sft", {{"optim", {{"lr", 0.001}}}}});
+  const auto sft = store.createRun({prefix + "-sft", "sft", {{"optim", {{"lr", 0.001}}}}, {}, {}, {}});
   for (int s = 1; s <= 5; ++s) store.logMetrics(sft, s * 10, {{"train/loss", 1.0 / s}});
   store.finishRun(sft, core::RunStatus::kFinished);
-  const auto grpo = store.createRun({prefix + "-grpo", "grpo", {{"optim", {{"lr", 2e-5}}}}});
+  const auto grpo = store.createRun({prefix + "-grpo", "grpo", {{"optim", {{"lr", 2e-5}}}}, {}, {}, {}});
   for (int g = 0; g < 2; ++g) {
     std::vector<core::TokenScore> scores;
     for (int k = 0; k < 4; ++k) scores.push_back({k, 0, 0.1 * k, 0.5 - g, -0.2, 1.0});
