@@ -33,7 +33,7 @@ TrainingLauncher::TrainingLauncher(QWidget* parent) : QWidget(parent) {
   m_eta->setObjectName(QStringLiteral("launcherEta"));
   m_progress = new QProgressBar;
   m_progress->setObjectName(QStringLiteral("launcherProgress"));
-  m_progress->setFormat(tr("step %v / %m"));
+  m_progress->setFormat(tr("no run yet"));  // "step %v / %m" once a run reports progress
   m_progress->setRange(0, 1);
   m_progress->setValue(0);
   m_start = new QPushButton(tr("Start"));
@@ -97,6 +97,7 @@ TrainingLauncher::TrainingLauncher(QWidget* parent) : QWidget(parent) {
           [this](const QString& line) { m_output->appendPlainText(line); });
   connect(m_process, &TrainProcess::progress, this,
           [this](qint64 step, qint64 total, double, const QString& eta) {
+            m_progress->setFormat(tr("step %v / %m"));
             m_progress->setRange(0, int(std::max<qint64>(1, total)));
             m_progress->setValue(int(std::max<qint64>(0, step)));
             m_eta->setText(eta.isEmpty() ? QString() : tr("ETA %1").arg(eta));
