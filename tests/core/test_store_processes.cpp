@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "store/process_liveness.h"
 #include "store/run_store.h"
 #include "test_store_support.h"
 #include "util/error.h"
@@ -231,4 +232,33 @@ TEST_F(Processes, TwoWritersAtOnceBothCommitEverything) {
     EXPECT_EQ(store.getRun(run).status, RunStatus::kFinished);
     EXPECT_EQ(store.getRun(run).notes, "at step 15000");
   }
+}
+
+// A paused run (the launcher's Pause sends SIGSTOP) sends no heartbeat but is not dead; once the
+// process is gone it is.
+TEST_F(Processes, AStoppedWriterIsPausedNotDead) {
+  const pid_t child = spawn([]() -> int {
+    for (;;) ::pause();
+  });
+  ChildGuard guard{child};
+  RunLiveness run{thisHost(), child, 0};  // last sign of life long ago
+  const std::int64_t now = 10'000'000;
+  EXPECT_EQ(deadRunReason(run, now, 120'000), "process died (no heartbeat for 10000 s)");
+  ASSERT_EQ(::kill(child, SIGSTOP), 0);
+  for (int i = 0; i < 200 && !processStopped(child); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_TRUE(processStopped(child));
+  EXPECT_EQ(deadRunReason(run, now, 120'000), "");
+  run.host = "another-host";  // a stopped pid here says nothing about a process elsewhere
+  EXPECT_EQ(deadRunReason(run, now, 120'000), "process died (no heartbeat for 10000 s)");
+  run.host = thisHost();
+  ASSERT_EQ(::kill(child, SIGCONT), 0);
+  for (int i = 0; i < 200 && processStopped(child); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_FALSE(processStopped(child));
+  ASSERT_EQ(::kill(child, SIGKILL), 0);
+  ::waitpid(child, nullptr, 0);
+  guard.pid = 0;
+  EXPECT_FALSE(processStopped(child));
+  EXPECT_EQ(deadRunReason(run, now, 120'000), "process died");
 }
