@@ -30,6 +30,8 @@ void registerTrainCommand(CLI::App& app);
 void registerRunsCommand(CLI::App& app);
 /** Registers `nmar launch` (N data-parallel processes with the torchrun environment). */
 void registerLaunchCommand(CLI::App& app);
+/** Registers `nmar detector train|eval` (the deviation detector, issue 12). */
+void registerDetectorCommand(CLI::App& app);
 
 /**
  * Parses "1,2,3" (spaces allowed) into token ids. Throws core::Error naming the item and its

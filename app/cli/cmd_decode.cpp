@@ -1,6 +1,6 @@
 // nmar decode CKPT (--prompt TEXT | --prompt-ids 1,2,3) [--mode hard|soft|resample] [sampler flags]
 //              [--inject STEP[:TOKEN]]... [--undo-token T] [--attention] [--out trace.json]
-//              [--store RUNS.sqlite]
+//              [--store RUNS.sqlite] [--verifier DIR [--tau T] [--verifier-bias X]]
 #include <torch/torch.h>
 #include <CLI/CLI.hpp>
 
@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cctype>
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -19,6 +20,7 @@
 #include "decode/pruned_decoder.h"
 #include "model/pretrained.h"
 #include "store/run_store.h"
+#include "train/detector.h"
 #include "trace/trace_io.h"
 #include "trace/trace_render.h"
 #include "util/device.h"
@@ -142,7 +144,8 @@ void markFailed(core::RunStore& store, std::int64_t runId, const std::exception_
 void registerDecodeCommand(CLI::App& app) {
   struct Options {
     std::string dir, prompt, promptIds, mode = "hard", undoToken = "<|undo|>", out;
-    std::string store;
+    std::string store, verifier;
+    double tau = -1, verifierBias = std::nan("");
     std::string device = "cpu", dtype = "fp32";
     std::vector<std::string> inject;
     core::SamplerSettings s;
@@ -197,6 +200,13 @@ void registerDecodeCommand(CLI::App& app) {
   cmd->add_option("--dtype", opt->dtype, "fp32, bf16 or fp16")->capture_default_str();
   cmd->add_flag("--plain", opt->plain, "No colours, even on a terminal");
   cmd->add_flag("--quiet", opt->quiet, "Do not print the steps, only the summary");
+  cmd->add_option("--verifier", opt->verifier,
+                  "Deviation detector folder (detector_config.json + detector.safetensors, from\n"
+                  "`nmar detector train`): scores every push, and when the last pushed token's\n"
+                  "score exceeds --tau an UNDO is forced (steps marked \"verifier\")");
+  cmd->add_option("--tau", opt->tau, "Trigger threshold (default: the detector config's tau)");
+  cmd->add_option("--verifier-bias", opt->verifierBias,
+                  "On a trigger add this to the UNDO logit instead of forcing UNDO");
   cmd->add_option("--out", opt->out, "Trace file to write (.json)");
   cmd->add_option("--store", opt->store, "Record a decode run in this run store (SQLite file)");
   cmd->callback([opt, prompt, promptIds] {
@@ -258,6 +268,18 @@ void registerDecodeCommand(CLI::App& app) {
         throw core::Error(what + "TOKEN is the UNDO token (a deviation pushes a regular token)");
       settings.forced.push_back(f);
     }
+    if (!opt->verifier.empty()) {
+      core::DetectorHead head = core::loadDetector(opt->verifier, p.model->config().hiddenSize);
+      settings.verifier.verifier = std::make_shared<core::DetectorVerifier>(head);
+      settings.verifier.tau = opt->tau >= 0 ? opt->tau : head->config().tau;
+      if (!std::isnan(opt->verifierBias)) settings.verifier.bias = opt->verifierBias;
+      settings.verifier.name = opt->verifier;
+      if (settings.verifier.tau > 1)
+        throw core::Error("--tau: " + std::to_string(settings.verifier.tau) +
+                          " is outside [0, 1]");
+    } else if (opt->tau >= 0 || !std::isnan(opt->verifierBias)) {
+      throw core::Error("--tau and --verifier-bias need --verifier DIR");
+    }
     try {
       settings.validate(vocab);
     } catch (const core::Error& e) {
@@ -285,6 +307,7 @@ void registerDecodeCommand(CLI::App& app) {
           {"inject", opt->inject},
           {"deviation_top_k", settings.deviationTopK},
           {"attention", settings.recordAttention},
+          {"verifier", settings.verifier.toJson()},
           {"device", opt->device},
           {"dtype", opt->dtype},
           {"out", opt->out.empty() ? nlohmann::json() : nlohmann::json(absolute(opt->out))}};
@@ -307,15 +330,16 @@ void registerDecodeCommand(CLI::App& app) {
     }
     if (store) recordDecode(*store, runId, trace, opt->out, g_interrupted);
 
-    int pops = 0, forced = 0;
+    int pops = 0, forced = 0, byVerifier = 0;
     for (const core::TraceStep& s : trace.steps) {
       pops += s.kind == core::StepKind::kPop;
       forced += s.forced;
+      byVerifier += s.verifier;
     }
     std::cout << "output " << core::quoteText(trace.outputText) << " (" << trace.outputIds.size()
               << " ids)\n"
               << trace.steps.size() << " steps: " << trace.steps.size() - pops << " pushes, "
-              << pops << " UNDOs, " << forced
+              << pops << " UNDOs (" << byVerifier << " by the verifier), " << forced
               << " forced; stopped: " << trace.meta.value("stop_reason", std::string("?")) << "\n";
     if (!opt->out.empty()) std::cout << "wrote " << opt->out << "\n";
     if (store) std::cout << "recorded run " << runId << " in " << store->path().string() << "\n";

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   nmar::app::registerTrainCommand(app);
   nmar::app::registerRunsCommand(app);
   nmar::app::registerLaunchCommand(app);
+  nmar::app::registerDetectorCommand(app);
 
   try {
     app.parse(argc, argv);

@@ -1,5 +1,6 @@
 // DecodeSettings validation, stop reason names, the trace header and texts shared by the decoders,
 // and the decode() convenience loop.
+#include <cmath>
 #include <string>
 
 #include "decode/pruned_decoder.h"
@@ -38,6 +39,23 @@ void DecodeSettings::validate(std::int64_t vocabSize) const {
     throw Error("decode settings: deviation_top_k " + std::to_string(deviationTopK) +
                 " must be >= 1");
   validateForcedDeviations(forced, sampler.maxNewTokens, vocabSize, undoId);
+  verifier.validate();
+}
+
+nlohmann::json VerifierSettings::toJson() const {
+  if (!active()) return nullptr;
+  return {{"source", name},
+          {"tau", tau},
+          {"bias", bias ? nlohmann::json(*bias) : nlohmann::json()},
+          {"hidden_size", verifier->hiddenSize()}};
+}
+
+void VerifierSettings::validate() const {
+  if (!(tau >= 0.0 && tau <= 1.0))
+    throw Error("decode settings: field 'verifier.tau': " + std::to_string(tau) +
+                " is outside [0, 1]");
+  if (bias && !std::isfinite(*bias))
+    throw Error("decode settings: field 'verifier.bias': expected a finite number");
 }
 
 void validateDecodePrompt(const ModelConfig& config, const std::vector<std::int64_t>& promptIds) {
@@ -87,6 +105,7 @@ Trace newDecodeTrace(const DecodeSettings& settings, std::int64_t vocabSize,
             {"forced_deviations", forced},
             {"deviation_top_k", settings.deviationTopK}};
   if (settings.undoId < 0) t.meta["undo_token"] = "none";
+  if (settings.verifier.active()) t.meta["verifier"] = settings.verifier.toJson();
   return t;
 }
 

@@ -55,7 +55,7 @@ SampleContext contextOf(const Row& row, const DecodeSettings& settings, int prom
 
 bool groupDecodable(const DecodeSettings& settings) {
   return settings.mode != TraceMode::kResample && settings.forced.empty() &&
-         !settings.recordAttention && !settings.recordLogits;
+         !settings.recordAttention && !settings.recordLogits && !settings.verifier.active();
 }
 
 std::vector<Trace> decodeGroup(Transformer model, const std::vector<std::int64_t>& promptIds,
@@ -70,6 +70,8 @@ std::vector<Trace> decodeGroup(Transformer model, const std::vector<std::int64_t
     throw Error("decodeGroup: forced deviations need PrunedDecoder (one sequence at a time)");
   if (settings.recordAttention || settings.recordLogits)
     throw Error("decodeGroup: recording attention or logits needs PrunedDecoder");
+  if (settings.verifier.active())
+    throw Error("decodeGroup: the verifier trigger needs PrunedDecoder (one sequence at a time)");
   if (seeds.empty()) throw Error("decodeGroup: no seeds (expected one per completion)");
   validateDecodePrompt(config, promptIds);
 

@@ -39,7 +39,8 @@ std::vector<Trace> decodeGroup(Transformer model, const std::vector<std::int64_t
                                const std::string& promptText = "",
                                const std::atomic<bool>* cancel = nullptr);
 
-/** True when decodeGroup() supports @p settings (hard or soft, nothing forced or recorded). */
+/** True when decodeGroup() supports @p settings (hard or soft, nothing forced or recorded, no
+ * verifier trigger). */
 bool groupDecodable(const DecodeSettings& settings);
 
 }  // namespace nmar::core

@@ -53,13 +53,20 @@ struct PrunedDecoder::State {
   // ids already popped from that level.
   std::vector<at::Tensor> saved;
   std::vector<std::vector<std::int64_t>> banned;
+  bool triggered = false;  // the verifier scored the token just pushed above tau
 };
 
 PrunedDecoder::PrunedDecoder(Transformer model, DecodeSettings settings, const Tokenizer* tokenizer)
     : m_model(std::move(model)),
       m_settings((settings.validate(m_model->config().vocabSize), std::move(settings))),
       m_tokenizer(tokenizer),
-      m_sampler(m_settings.sampler) {}
+      m_sampler(m_settings.sampler) {
+  if (m_settings.verifier.active() &&
+      m_settings.verifier.verifier->hiddenSize() != m_model->config().hiddenSize)
+    throw Error("decode settings: field 'verifier': the verifier expects hidden size " +
+                std::to_string(m_settings.verifier.verifier->hiddenSize()) + ", the model has " +
+                std::to_string(m_model->config().hiddenSize));
+}
 
 PrunedDecoder::~PrunedDecoder() = default;
 
@@ -155,8 +162,20 @@ const TraceStep& PrunedDecoder::step() {
   for (const ForcedDeviation& f : m_settings.forced)
     if (f.step == k) return forcePush(f.token);
   const at::Tensor used = m_state->logits;
-  const SampleResult r = m_sampler.sample(used, context());
-  apply(r.token, false, r);
+  SampleResult r;
+  bool byVerifier = false;
+  if (!verifierTriggered()) {
+    r = m_sampler.sample(used, context());
+  } else if (!m_settings.verifier.bias) {
+    r = rawStats(m_settings.undoId);  // forced UNDO: the model's raw statistics, as forcePop
+    byVerifier = true;
+  } else {
+    at::Tensor biased = used.clone();
+    biased[m_settings.undoId] += *m_settings.verifier.bias;
+    r = m_sampler.sample(biased, context());
+    byVerifier = r.token == m_settings.undoId;
+  }
+  apply(r.token, false, r, byVerifier);
   if (m_settings.recordLogits) m_stepLogits.push_back(used.to(at::kCPU, at::kFloat).clone());
   finishIfDone();
   return m_trace.steps.back();
@@ -195,8 +214,18 @@ const TraceStep& PrunedDecoder::forcePop() {
   return m_trace.steps.back();
 }
 
-const TraceStep& PrunedDecoder::apply(std::int64_t token, bool forced, const SampleResult& stats) {
+bool PrunedDecoder::verifierTriggered() const {
+  if (!m_settings.verifier.active() || !m_state->triggered || m_settings.undoId < 0) return false;
+  if (static_cast<int>(m_state->stack.size()) <= m_state->promptLength) return false;
+  const SamplerSettings& sm = m_settings.sampler;
+  if (sm.undoBudget >= 0 && m_undosUsed >= sm.undoBudget) return false;
+  return sm.maxConsecutiveUndos != 0;
+}
+
+const TraceStep& PrunedDecoder::apply(std::int64_t token, bool forced, const SampleResult& stats,
+                                      bool byVerifier) {
   TraceStep s;
+  s.verifier = byVerifier;
   s.token = token;
   s.text = tokenText(token);
   s.forced = forced;
@@ -219,21 +248,31 @@ const TraceStep& PrunedDecoder::apply(std::int64_t token, bool forced, const Sam
   return m_trace.steps.back();
 }
 
-at::Tensor PrunedDecoder::feed(std::int64_t token, TraceStep& step) {
+at::Tensor PrunedDecoder::feed(std::int64_t token, TraceStep& step, at::Tensor* hidden) {
   if (m_state->cache.length() != step.position)
     throw std::logic_error("PrunedDecoder: cache length differs from the step's position");
   torch::NoGradGuard noGrad;
   ForwardOptions fo;
   fo.cache = &m_state->cache;
   fo.returnAttention = m_settings.recordAttention;
+  fo.returnHidden = hidden != nullptr;
   const ForwardOutput out = m_model->forward(at::full({1, 1}, token, at::kLong), fo);
   if (m_settings.recordAttention) step.attention = queryAttention(out.attentions);
+  if (hidden != nullptr) *hidden = out.hidden.select(0, 0).select(0, 0);
   return out.logits.select(0, 0).select(0, 0);
 }
 
 void PrunedDecoder::pushToken(TraceStep& step) {
   step.kind = StepKind::kPush;
-  const at::Tensor logits = feed(step.token, step);
+  at::Tensor hidden;
+  const bool scored = m_settings.verifier.active();
+  const at::Tensor logits = feed(step.token, step, scored ? &hidden : nullptr);
+  if (scored) {
+    torch::NoGradGuard noGrad;
+    const double score = m_settings.verifier.verifier->score(hidden);
+    step.verifierScore = score;
+    m_state->triggered = score > m_settings.verifier.tau;
+  }
   m_state->stack.push_back(step.token);
   m_trace.outputIds.push_back(step.token);
   m_state->logits = logits;
@@ -246,6 +285,7 @@ void PrunedDecoder::pushToken(TraceStep& step) {
 
 void PrunedDecoder::popToken(TraceStep& step) {
   State& st = *m_state;
+  st.triggered = false;
   step.kind = StepKind::kPop;
   step.popped = st.stack.back();
   switch (m_settings.mode) {

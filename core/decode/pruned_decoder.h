@@ -16,6 +16,7 @@
 #include "decode/decode_events.h"
 #include "decode/forced_deviation.h"
 #include "decode/sampler.h"
+#include "decode/token_verifier.h"
 #include "model/transformer.h"
 #include "trace/trace.h"
 
@@ -35,6 +36,8 @@ struct DecodeSettings {
   bool recordLogits = false;     ///< debug: keep the raw logits used at every step (stepLogits())
   std::string modelName;         ///< the trace's model identity
   std::string tokenizerName;     ///< the trace's tokenizer identity
+  /** The verifier trigger (issue 12): scores every push; see PrunedDecoder. Off by default. */
+  VerifierSettings verifier;
 
   /**
    * Checks the settings for a model with @p vocabSize ids: sampler settings, ids in range,
@@ -84,6 +87,14 @@ std::string decodeOutputText(const Tokenizer* tokenizer, const std::vector<std::
  * - resample: UNDO is not fed; the cache is truncated by 1, and L <- the logits saved when the new
  *   top was fed, with every token already popped from that level banned.
  * In hard and resample mode the cache length equals |S| after every step.
+ *
+ * With an active verifier (settings.verifier), every push is scored from the model's final hidden
+ * state of the pushed token (step.verifierScore). When the score of the token just pushed exceeds
+ * tau and an UNDO is allowed (something to pop, budget left, a run limit other than 0), the next
+ * sampled step is an UNDO (step.verifier = true, with the model's raw statistics like forcePop)
+ * or, with a bias, the bias is added to the UNDO logit for that sample (an UNDO drawn then is
+ * marked verifier). A scheduled forced deviation still takes precedence. Pops follow the mode's
+ * rules, so the parity invariant holds for verifier-caused UNDOs too.
  *
  * UNDO is masked while nothing can be popped, when the budget is used up and when the run of
  * consecutive UNDOs reaches its limit. A forced step pushes the given token (or a random wrong one
@@ -177,10 +188,12 @@ class PrunedDecoder {
   struct State;
 
   void requireRunning(const char* what) const;
-  const TraceStep& apply(std::int64_t token, bool forced, const SampleResult& stats);
+  const TraceStep& apply(std::int64_t token, bool forced, const SampleResult& stats,
+                         bool byVerifier = false);
   void pushToken(TraceStep& step);
   void popToken(TraceStep& step);
-  at::Tensor feed(std::int64_t token, TraceStep& step);
+  at::Tensor feed(std::int64_t token, TraceStep& step, at::Tensor* hidden = nullptr);
+  bool verifierTriggered() const;
   SampleContext context() const;
   SampleResult rawStats(std::int64_t token) const;
   std::vector<std::int64_t> deviationExclusions() const;

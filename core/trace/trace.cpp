@@ -40,6 +40,15 @@ void validateStepValues(const TraceStep& step, const std::string& at) {
     throw Error(at + "field 'entropy': " + number(*step.entropy) +
                 " is not an entropy (expected a finite value >= 0)");
   }
+  if (step.verifierScore) {
+    if (step.kind != StepKind::kPush)
+      throw Error(at + "field 'verifier_score': only a push step has one");
+    if (!(*step.verifierScore >= 0.0 && *step.verifierScore <= 1.0))
+      throw Error(at + "field 'verifier_score': " + number(*step.verifierScore) +
+                  " is outside [0, 1]");
+  }
+  if (step.verifier && step.kind != StepKind::kPop)
+    throw Error(at + "field 'verifier': only a pop step can be caused by the verifier");
   for (std::size_t i = 0; i < step.topk.size(); ++i) {
     const TopKEntry& e = step.topk[i];
     const std::string entry = at + "field 'topk'[" + std::to_string(i) + "]: ";
@@ -105,7 +114,8 @@ TraceMode parseTraceMode(const std::string& name, const std::string& what) {
 bool TraceStep::operator==(const TraceStep& o) const {
   return kind == o.kind && token == o.token && popped == o.popped && text == o.text &&
          position == o.position && depth == o.depth && forced == o.forced && logprob == o.logprob &&
-         topk == o.topk && entropy == o.entropy && attention == o.attention;
+         topk == o.topk && entropy == o.entropy && attention == o.attention &&
+         verifierScore == o.verifierScore && verifier == o.verifier;
 }
 
 bool Trace::operator==(const Trace& o) const {

@@ -10,7 +10,8 @@
  *   "prompt_ids": [int], "prompt_text": str, "undo_id": int, "eos_id": int (-1: none),
  *   "steps": [ {"kind": "push" | "pop", "token": int, "popped": int (pop only), "text": str,
  *               "position": int, "depth": int, "forced": bool, "logprob": num, "entropy": num,
- *               "topk": [[id, prob], ...], "attention": [layer][head][key] } ],
+ *               "topk": [[id, prob], ...], "attention": [layer][head][key],
+ *               "verifier_score": num, "verifier": bool } ],
  *   "output_ids": [int], "output_text": str,
  *   "verdict": any, "rewards": {...}, "meta": {...}
  * }
@@ -26,6 +27,10 @@
  * - attention (optional): per layer, heads x (position + 1) probabilities of the step's query over
  *   its visible keys in position order (hard: S_before and itself; soft: every position up to
  *   itself).
+ * - verifier_score (optional): the deviation detector's probability in [0, 1] that the pushed token
+ *   is a deviation (push steps only; written when a verifier scored the decode).
+ * - verifier (optional, default false): this pop was caused by the verifier trigger (the score of
+ *   the token it popped exceeded tau), not drawn by the model alone. Pop steps only.
  * - output_ids: S above the prompt after the last step; a final EOS on the stack may be left out.
  */
 #include <cstdint>
@@ -97,6 +102,8 @@ struct TraceStep {
   std::vector<TopKEntry> topk;    ///< most likely next tokens, empty when not recorded
   std::optional<double> entropy;  ///< entropy (nats) of the next-token distribution, >= 0
   StepAttention attention;
+  std::optional<double> verifierScore;  ///< push: the detector's P(deviation), in [0, 1]
+  bool verifier = false;                ///< pop: caused by the verifier trigger
 
   bool operator==(const TraceStep& o) const;
   bool operator!=(const TraceStep& o) const { return !(*this == o); }

@@ -182,7 +182,7 @@ StepAttention readAttention(const FieldReader& r) {
 TraceStep readStep(const json& value, const std::string& source, std::size_t k) {
   const FieldReader r(value, source + ": step " + std::to_string(k) + ": ", "a step");
   r.rejectUnknown({"kind", "token", "popped", "text", "position", "depth", "forced", "logprob",
-                   "topk", "entropy", "attention"});
+                   "topk", "entropy", "attention", "verifier_score", "verifier"});
   TraceStep step;
   const std::string kind = r.string("kind", true);
   if (kind == "push") {
@@ -209,6 +209,11 @@ TraceStep readStep(const json& value, const std::string& source, std::size_t k) 
   step.entropy = r.number("entropy");
   step.topk = readTopK(r);
   step.attention = readAttention(r);
+  step.verifierScore = r.number("verifier_score");
+  if (const json* verifier = r.optional("verifier")) {
+    if (!verifier->is_boolean()) r.wrongType("verifier", "a boolean", *verifier);
+    step.verifier = verifier->get<bool>();
+  }
   return step;
 }
 
@@ -230,6 +235,8 @@ json stepToJson(const TraceStep& step) {
     j["topk"] = std::move(topk);
   }
   if (step.entropy) j["entropy"] = *step.entropy;
+  if (step.verifierScore) j["verifier_score"] = *step.verifierScore;
+  if (step.verifier) j["verifier"] = true;
   if (!step.attention.empty()) {
     const StepAttention& a = step.attention;
     json layers = json::array();

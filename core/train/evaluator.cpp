@@ -92,6 +92,7 @@ std::map<std::string, double> EvalResult::metrics() const {
                                      {"eval/token_overhead", tokenOverhead},
                                      {"eval/useless_undo_rate", uselessUndoRate},
                                      {"eval/useless_undo_per_seq", uselessUndoPerSequence},
+                                     {"eval/verifier_undo_per_seq", verifierUndoPerSequence},
                                      {"eval/seconds", seconds}};
   for (auto it = m.begin(); it != m.end();) {
     it = std::isnan(it->second) ? m.erase(it) : std::next(it);
@@ -189,6 +190,7 @@ EvalResult evaluate(Transformer model, const Tokenizer& tokenizer,
   base.sampler.maxNewTokens = s.maxNewTokens > 0 ? s.maxNewTokens : 2 * longest + 8;
   base.sampler.seed = s.seed;
   base.deviationTopK = s.deviationTopK;
+  base.verifier = s.verifier;
   auto run = [&](const Row& row, const DecodeSettings& settings, Trace* keep,
                  const Example& ex) -> std::pair<Verdict, Trace> {
     PrunedDecoder dec(model, settings, &tokenizer);
@@ -202,7 +204,7 @@ EvalResult evaluate(Transformer model, const Tokenizer& tokenizer,
     return {v, std::move(t)};
   };
   double cleanOk = 0, cleanProc = 0, undos = 0, steps = 0, finals = 0, recHard = 0, recSoft = 0,
-         recN = 0, useless = 0;
+         recN = 0, useless = 0, verifierUndos = 0;
   int done = 0;
   for (std::size_t b = 0; b < examples.size(); ++b) {
     if (cancel && cancel->load()) break;
@@ -211,7 +213,10 @@ EvalResult evaluate(Transformer model, const Tokenizer& tokenizer,
     cleanOk += v.correct ? 1 : 0;
     cleanProc += v.process;
     int pops = 0;
-    for (const auto& st : t.steps) pops += st.kind == StepKind::kPop ? 1 : 0;
+    for (const auto& st : t.steps) {
+      pops += st.kind == StepKind::kPop ? 1 : 0;
+      verifierUndos += st.verifier ? 1 : 0;
+    }
     undos += pops;
     const std::vector<std::int64_t> gold(clean[b].ids.begin() + clean[b].prompt,
                                          clean[b].ids.end());
@@ -240,6 +245,7 @@ EvalResult evaluate(Transformer model, const Tokenizer& tokenizer,
   r.tokenOverhead = finals > 0 ? steps / finals : kNaN;
   r.uselessUndoRate = mean(useless, undos);
   r.uselessUndoPerSequence = mean(useless, done);
+  r.verifierUndoPerSequence = s.verifier.active() ? mean(verifierUndos, done) : kNaN;
   r.recoveryHard = mean(recHard, recN);
   r.recoverySoft = mean(recSoft, recN);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "data/example.h"
+#include "decode/token_verifier.h"
 #include "model/transformer.h"
 #include "nmar/masks.h"
 #include "trace/trace.h"
@@ -32,6 +33,8 @@ struct EvalSettings {
   int keepTraces = 4;      ///< recovery traces returned (first examples)
   std::uint64_t seed = 0;  ///< forced-deviation steps and injection points
   bool recovery = true;    ///< run the forced-deviation decodes (hard and soft)
+  /** The verifier trigger (issue 12) for every decode (clean and recovery); off by default. */
+  VerifierSettings verifier;
 };
 
 /** The measurements. Rates are in [0,1]; NaN where nothing was measured. */
@@ -51,6 +54,8 @@ struct EvalResult {
   double uselessUndoRate = 0.0;      ///< UNDOs of clean decodes that popped a right token (NaN:
                                      ///< no UNDOs), judged against the gold as in token_credit.h
   double uselessUndoPerSequence = 0.0;  ///< such UNDOs per clean decode
+  double verifierUndoPerSequence = 0.0;  ///< UNDOs the verifier caused per clean decode (NaN:
+                                         ///< no verifier)
   double seconds = 0.0;
   std::vector<Trace> traces;  ///< recovery traces (hard), verdicts filled
 
