@@ -13,19 +13,12 @@
 #include "train/rewards.h"
 #include "train/token_credit.h"
 #include "util/error.h"
+#include "test_common.h"
 
 using namespace nmar::core;
+using namespace nmar::core::testing;
 
 namespace {
-
-std::string errorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 constexpr std::int64_t kUndo = 99, kEos = 9;
 

@@ -21,27 +21,13 @@
 #include "train/sft_trainer.h"
 #include "train/store_observer.h"
 #include "util/error.h"
+#include "test_common.h"
 
 using namespace nmar::core;
+using namespace nmar::core::testing;
 namespace fs = std::filesystem;
 
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    m_path = fs::temp_directory_path() /
-             ("nmar-grpo-" + std::to_string(::getpid()) + "-" + std::to_string(s_counter++));
-    fs::remove_all(m_path);
-    fs::create_directories(m_path);
-  }
-  ~TempDir() { fs::remove_all(m_path); }
-  const fs::path& path() const { return m_path; }
-
- private:
-  fs::path m_path;
-  static inline int s_counter = 0;
-};
 
 ExperimentConfig experiment(const fs::path& out, int steps, const std::string& grpoExtra = "") {
   const std::string text =

@@ -18,37 +18,13 @@
 #include "checkpoint/safetensors.h"
 #include "train/optimizer_state.h"
 #include "util/error.h"
+#include "test_common.h"
 
 using namespace nmar::core;
+using namespace nmar::core::testing;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string errorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
-
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    m_path = fs::temp_directory_path() / ("nmar-optstate-" + std::to_string(rd()));
-    fs::create_directories(m_path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(m_path, ec);
-  }
-  const fs::path& path() const { return m_path; }
-
- private:
-  fs::path m_path;
-};
 
 /** Two groups of parameters with fixed values (a copy gets the same values). */
 std::vector<at::Tensor> makeParams(std::uint64_t seed) {

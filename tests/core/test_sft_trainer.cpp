@@ -19,36 +19,13 @@
 #include "train/sft_trainer.h"
 #include "train/store_observer.h"
 #include "util/error.h"
+#include "test_common.h"
 
 using namespace nmar::core;
+using namespace nmar::core::testing;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string errorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
-
-class TempDir {
- public:
-  TempDir() {
-    m_path = fs::temp_directory_path() /
-             ("nmar-sft-" + std::to_string(::getpid()) + "-" + std::to_string(s_counter++));
-    fs::remove_all(m_path);
-    fs::create_directories(m_path);
-  }
-  ~TempDir() { fs::remove_all(m_path); }
-  const fs::path& path() const { return m_path; }
-
- private:
-  fs::path m_path;
-  static inline int s_counter = 0;
-};
 
 std::string experimentText(const fs::path& out, int steps, const std::string& extra = "") {
   return "[run]\nname = \"t\"\nseed = 3\nout_dir = \"" + out.string() +

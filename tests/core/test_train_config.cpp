@@ -15,19 +15,12 @@
 #include "train/lr_schedule.h"
 #include "train/sft_loss.h"
 #include "util/error.h"
+#include "test_common.h"
 
 using namespace nmar::core;
+using namespace nmar::core::testing;
 
 namespace {
-
-std::string errorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 const char* kGood = R"(
 [run]
