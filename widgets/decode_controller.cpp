@@ -12,10 +12,12 @@
 #include <QtConcurrent/QtConcurrentRun>
 
 #include "trace/trace_io.h"
+#include "util/build_info.h"
 #include "util/log.h"
 #include "viz/heatmap_view.h"
 #include "widgets/attention_panel.h"
 #include "widgets/decode_worker.h"
+#include "widgets/device_menu.h"
 #include "widgets/demo_locator.h"
 #include "widgets/generation_stack_panel.h"
 #include "widgets/main_window.h"
@@ -153,8 +155,15 @@ void DecodeController::createMenuActions() {
   m_inject->setShortcut(QKeySequence(tr("Ctrl+I")));
   m_inject->setStatusTip(tr("Push a random wrong token now"));
   connect(m_inject, &QAction::triggered, this, [this] { Q_EMIT m_stack->injectRequested(-1, {}); });
-  if (QMenu* runMenu = m_window->findChild<QMenu*>(QStringLiteral("runMenu")))
+  if (QMenu* runMenu = m_window->findChild<QMenu*>(QStringLiteral("runMenu"))) {
     runMenu->insertAction(run.reset, m_inject);
+    runMenu->addSeparator();
+    m_deviceMenu = new DeviceMenu(runMenu, core::buildInfo().cudaDevices, this);
+    connect(m_deviceMenu, &DeviceMenu::deviceChosen, this, [this](const QString& device) {
+      guiLog()->info("decode device: {}", device.toStdString());
+      if (m_modelReady) openCheckpoint(m_model.dir);  // the same model, on the new device
+    });
+  }
 
   m_exportPlot = new QAction(tr("Export &plot…"), this);
   m_exportPlot->setObjectName(QStringLiteral("exportPlot"));
@@ -232,7 +241,12 @@ void DecodeController::onOpenRequested(OpenKind kind, const QString& path) {
 void DecodeController::openCheckpoint(const QString& dir) {
   m_window->setJobText(tr("loading %1").arg(QFileInfo(dir).fileName()));
   QMetaObject::invokeMethod(
-      m_worker, [w = m_worker, dir] { w->loadCheckpoint(dir); }, Qt::QueuedConnection);
+      m_worker, [w = m_worker, dir, device = decodeDevice()] { w->loadCheckpoint(dir, device); },
+      Qt::QueuedConnection);
+}
+
+QString DecodeController::decodeDevice() const {
+  return m_deviceMenu != nullptr ? m_deviceMenu->device() : QStringLiteral("cpu");
 }
 
 void DecodeController::openTrace(const QString& path) {

@@ -25,6 +25,7 @@ namespace nmar::widgets {
 
 class AttentionPanel;
 class DecodeWorker;
+class DeviceMenu;
 class GenerationStackPanel;
 class MainWindow;
 class ReplayBar;
@@ -68,6 +69,10 @@ class DecodeController : public QObject {
                  const nmar::widgets::TraceEntry& entry);
   /** The dialog that lists a store's or a JSONL file's traces. */
   TracePicker* tracePicker() const { return m_picker; }
+  /** Run → Device: where checkpoints are loaded (choosing another reloads the model there). */
+  DeviceMenu* deviceMenu() const { return m_deviceMenu; }
+  /** The device the next checkpoint loads on ("auto", "cpu", "cuda:N"). */
+  QString decodeDevice() const;
 
   /** Writes the current trace as JSON to @p path; false with @p error on failure. */
   bool exportTrace(const QString& path, QString* error = nullptr) const;
@@ -154,6 +159,7 @@ class DecodeController : public QObject {
   };
   QFutureWatcher<CatalogRead>* m_catalogReader = nullptr;
   TracePicker* m_picker = nullptr;
+  DeviceMenu* m_deviceMenu = nullptr;
 };
 
 }  // namespace nmar::widgets

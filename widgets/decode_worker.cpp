@@ -10,6 +10,7 @@
 #include "model/undo_token.h"
 #include "nmar/masks.h"
 #include "util/error.h"
+#include "util/device.h"
 #include "util/log.h"
 
 namespace nmar::widgets {
@@ -58,17 +59,18 @@ void DecodeWorker::fail(const QString& what, const std::exception& e) {
   Q_EMIT failed(message);
 }
 
-void DecodeWorker::loadCheckpoint(const QString& dir) {
+void DecodeWorker::loadCheckpoint(const QString& dir, const QString& device) {
   clearDecoder();  // quietly: a trace the panels show (a replay) stays
   try {
     auto engine = std::make_unique<Engine>();
-    engine->model = core::loadPretrained(dir.toStdString());
+    const c10::Device where = core::parseDevice(device.toStdString());
+    engine->model = core::loadPretrained(dir.toStdString(), where);
     const core::ModelConfig& config = engine->model.model->config();
     ModelInfo& info = engine->info;
     info.dir = QFileInfo(dir).absoluteFilePath();
     info.name = QFileInfo(dir).fileName();
     info.family = qs(core::familyName(config.family));
-    info.device = QStringLiteral("CPU");
+    info.device = where.is_cpu() ? QStringLiteral("CPU") : qs(core::deviceName(where));
     info.parameters = engine->model.model->parameterCount();
     info.layers = int(config.numLayers);
     info.heads = int(config.numHeads);

@@ -42,8 +42,11 @@ class DecodeWorker : public QObject {
   }
 
  public Q_SLOTS:
-  /** Loads the checkpoint folder @p dir (replacing any model): modelLoaded() or loadFailed(). */
-  void loadCheckpoint(const QString& dir);
+  /**
+   * Loads the checkpoint folder @p dir (replacing any model) onto @p device ("auto", "cpu",
+   * "cuda:N"; see core::parseDevice): modelLoaded() or loadFailed().
+   */
+  void loadCheckpoint(const QString& dir, const QString& device = QStringLiteral("cpu"));
   /** Remembers the prompt and options for the next start (Step/Run/Inject when not started). */
   void configure(const QString& prompt, const nmar::widgets::DecodeOptions& options);
   /** Takes one step (starting the decode first if needed). */

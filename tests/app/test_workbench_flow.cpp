@@ -7,16 +7,19 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
 
+#include "util/build_info.h"
 #include "viz/heatmap_view.h"
 #include "widgets/attention_panel.h"
 #include "widgets/decode_controller.h"
 #include "widgets/demo_locator.h"
+#include "widgets/device_menu.h"
 #include "widgets/generation_stack_panel.h"
 #include "widgets/log_pane.h"
 #include "widgets/main_window.h"
@@ -52,6 +55,7 @@ class TestWorkbenchFlow : public QObject {
   void badFilesGiveMessages();
   void injectAtAChosenStep();
   void startupOpensTheDemo();
+  void deviceMenuReloadsTheModel();
   void startupWithoutDemoSaysSo();
   void startupRequestWins();
   void decodeSettingsPersist();
@@ -311,6 +315,39 @@ void TestWorkbenchFlow::startupOpensTheDemo() {
     QCOMPARE(shown.prompt.at(i).text, labels.at(i));
     QVERIFY2(!labels.at(i).startsWith(QLatin1Char('#')), qPrintable(labels.at(i)));
   }
+}
+
+// Run → Device lists what this machine has; choosing another device reloads the model there, and
+// the choice persists; a saved device this machine lacks falls back to the CPU.
+void TestWorkbenchFlow::deviceMenuReloadsTheModel() {
+  QSettings().remove(QStringLiteral("decode/device"));
+  const int cuda = nmar::core::buildInfo().cudaDevices;
+  {
+    Bench bench;
+    loadModel(bench);
+    DeviceMenu* menu = bench.controller.deviceMenu();
+    QVERIFY(menu != nullptr);
+    QCOMPARE(menu->device(), QStringLiteral("cpu"));
+    QCOMPARE(menu->devices().size(), 2 + cuda);
+    QCOMPARE(menu->devices().mid(0, 2), (QStringList{"auto", "cpu"}));
+    QCOMPARE(bench.window.deviceText(), QStringLiteral("CPU"));
+    QVERIFY(!menu->choose(QStringLiteral("cuda:%1").arg(cuda)));  // not offered
+    QSignalSpy loaded(&bench.controller, &DecodeController::modelLoaded);
+    QVERIFY(menu->choose(QStringLiteral("auto")));
+    QVERIFY(waitFor(loaded));
+    QCOMPARE(bench.window.deviceText(), cuda > 0 ? QStringLiteral("cuda:0") : QStringLiteral("CPU"));
+    QCOMPARE(QSettings().value(QStringLiteral("decode/device")).toString(), QStringLiteral("auto"));
+  }
+  {
+    Bench again;
+    QCOMPARE(again.controller.deviceMenu()->device(), QStringLiteral("auto"));
+  }
+  QSettings().setValue(QStringLiteral("decode/device"), QStringLiteral("cuda:%1").arg(cuda + 3));
+  {
+    Bench fromAnotherMachine;
+    QCOMPARE(fromAnotherMachine.controller.deviceMenu()->device(), QStringLiteral("cpu"));
+  }
+  QSettings().remove(QStringLiteral("decode/device"));
 }
 
 void TestWorkbenchFlow::startupWithoutDemoSaysSo() {
