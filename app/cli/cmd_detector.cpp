@@ -208,7 +208,8 @@ void registerEval(CLI::App* parent) {
       "Measure a deviation detector on held-out examples (another --seed than training): AUROC,\n"
       "precision/recall at tau and the false-trigger rate on correct tokens, on injected\n"
       "deviations and on the model's natural errors. With --recovery also clean accuracy and\n"
-      "recovery from a forced deviation (hard and soft decoding), without and with the trigger.");
+      "recovery from a forced deviation (hard, soft and resample decoding), without and with the\n"
+      "trigger (forced UNDO, and with --verifier-bias a raised UNDO logit instead).");
   addCommon(cmd, opt->c);
   cmd->add_option("--detector", opt->detector, "Folder of the detector (default: the checkpoint)");
   cmd->add_option("--tau", opt->tau, "Threshold (default: the detector config's tau)");
@@ -247,6 +248,7 @@ void registerEval(CLI::App* parent) {
       es.eosId = s.data.eosId;
       es.seed = c.seed;
       es.keepTraces = 0;
+      es.recoveryResample = true;
       const core::OutputVerifier verify = [](const core::Example& ex, const std::string& out) {
         return core::verifyExample(ex, out);
       };
@@ -266,7 +268,8 @@ void registerEval(CLI::App* parent) {
         if (!c.json)
           std::cout << std::left << std::setw(16) << name << " clean " << fmt(r.cleanAccuracy)
                     << "  recovery hard " << fmt(r.recoveryHard) << " soft "
-                    << fmt(r.recoverySoft) << "  UNDO/seq " << fmt(r.undoPerSequence)
+                    << fmt(r.recoverySoft) << " resample " << fmt(r.recoveryResample)
+                    << "  UNDO/seq " << fmt(r.undoPerSequence)
                     << " (verifier " << fmt(r.verifierUndoPerSequence) << ")\n";
       }
     }

@@ -54,6 +54,10 @@ struct PrunedDecoder::State {
   std::vector<at::Tensor> saved;
   std::vector<std::vector<std::int64_t>> banned;
   bool triggered = false;  // the verifier scored the token just pushed above tau
+  // Per stack level (index into stack): ids the verifier already popped from that level with the
+  // same stack below. Re-pushing one of them gives the same hidden state and the same score, so
+  // the trigger does not fire on it again (else hard mode would loop: x, UNDO, x, UNDO, ...).
+  std::vector<std::vector<std::int64_t>> verifierPopped;
 };
 
 PrunedDecoder::PrunedDecoder(Transformer model, DecodeSettings settings, const Tokenizer* tokenizer)
@@ -271,7 +275,12 @@ void PrunedDecoder::pushToken(TraceStep& step) {
     torch::NoGradGuard noGrad;
     const double score = m_settings.verifier.verifier->score(hidden);
     step.verifierScore = score;
-    m_state->triggered = score > m_settings.verifier.tau;
+    const std::size_t level = m_state->stack.size();  // the pushed token's index in S
+    auto& popped = m_state->verifierPopped;
+    const bool again = level < popped.size() &&
+                       std::find(popped[level].begin(), popped[level].end(), step.token) !=
+                           popped[level].end();
+    m_state->triggered = score > m_settings.verifier.tau && !again;
   }
   m_state->stack.push_back(step.token);
   m_trace.outputIds.push_back(step.token);
@@ -307,6 +316,11 @@ void PrunedDecoder::popToken(TraceStep& step) {
       break;
   }
   st.stack.pop_back();
+  if (m_settings.verifier.active()) {
+    // Levels above the popped one had another stack below them: forget them.
+    st.verifierPopped.resize(st.stack.size() + 1);
+    if (step.verifier) st.verifierPopped[st.stack.size()].push_back(step.popped);
+  }
   m_trace.outputIds.pop_back();
   ++m_undosUsed;
   ++m_consecutiveUndos;

@@ -93,8 +93,10 @@ std::string decodeOutputText(const Tokenizer* tokenizer, const std::vector<std::
  * tau and an UNDO is allowed (something to pop, budget left, a run limit other than 0), the next
  * sampled step is an UNDO (step.verifier = true, with the model's raw statistics like forcePop)
  * or, with a bias, the bias is added to the UNDO logit for that sample (an UNDO drawn then is
- * marked verifier). A scheduled forced deviation still takes precedence. Pops follow the mode's
- * rules, so the parity invariant holds for verifier-caused UNDOs too.
+ * marked verifier). A scheduled forced deviation still takes precedence. The trigger does not fire
+ * on a token the verifier already popped from the same stack level with the same stack below it
+ * (its score would be the same, and hard mode would loop). Pops follow the mode's rules, so the
+ * parity invariant holds for verifier-caused UNDOs too.
  *
  * UNDO is masked while nothing can be popped, when the budget is used up and when the run of
  * consecutive UNDOs reaches its limit. A forced step pushes the given token (or a random wrong one

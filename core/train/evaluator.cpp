@@ -83,6 +83,7 @@ std::map<std::string, double> EvalResult::metrics() const {
                                      {"eval/clean_process", cleanProcess},
                                      {"eval/recovery_hard", recoveryHard},
                                      {"eval/recovery_soft", recoverySoft},
+                                     {"eval/recovery_resample", recoveryResample},
                                      {"eval/detection_rate", detectionRate},
                                      {"eval/detection_p_undo", detectionProb},
                                      {"eval/false_undo_rate", falseUndoRate},
@@ -204,7 +205,7 @@ EvalResult evaluate(Transformer model, const Tokenizer& tokenizer,
     return {v, std::move(t)};
   };
   double cleanOk = 0, cleanProc = 0, undos = 0, steps = 0, finals = 0, recHard = 0, recSoft = 0,
-         recN = 0, useless = 0, verifierUndos = 0;
+         recN = 0, useless = 0, verifierUndos = 0, recResample = 0;
   int done = 0;
   for (std::size_t b = 0; b < examples.size(); ++b) {
     if (cancel && cancel->load()) break;
@@ -234,6 +235,10 @@ EvalResult evaluate(Transformer model, const Tokenizer& tokenizer,
       auto [vs, ts] = run(clean[b], forced, nullptr, ex);
       recHard += vh.correct ? 1 : 0;
       recSoft += vs.correct ? 1 : 0;
+      if (s.recoveryResample) {
+        forced.mode = TraceMode::kResample;
+        recResample += run(clean[b], forced, nullptr, ex).first.correct ? 1 : 0;
+      }
       recN += 1;
       if (static_cast<int>(r.traces.size()) < s.keepTraces) r.traces.push_back(std::move(th));
     }
@@ -248,6 +253,7 @@ EvalResult evaluate(Transformer model, const Tokenizer& tokenizer,
   r.verifierUndoPerSequence = s.verifier.active() ? mean(verifierUndos, done) : kNaN;
   r.recoveryHard = mean(recHard, recN);
   r.recoverySoft = mean(recSoft, recN);
+  r.recoveryResample = s.recoveryResample ? mean(recResample, recN) : kNaN;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }

@@ -33,6 +33,7 @@ struct EvalSettings {
   int keepTraces = 4;      ///< recovery traces returned (first examples)
   std::uint64_t seed = 0;  ///< forced-deviation steps and injection points
   bool recovery = true;    ///< run the forced-deviation decodes (hard and soft)
+  bool recoveryResample = false;  ///< also decode the forced deviation in resample mode
   /** The verifier trigger (issue 12) for every decode (clean and recovery); off by default. */
   VerifierSettings verifier;
 };
@@ -44,6 +45,7 @@ struct EvalResult {
   double cleanProcess = 0.0;         ///< mean process credit of the clean decodes
   double recoveryHard = 0.0;         ///< forced deviation at a random step, hard decoding
   double recoverySoft = 0.0;         ///< the same in soft decoding (UNDO stays in context)
+  double recoveryResample = 0.0;     ///< the same in resample decoding (NaN: not asked)
   double detectionRate = 0.0;        ///< argmax is UNDO right after an injected deviation
   double detectionProb = 0.0;        ///< mean P(UNDO) there
   double falseUndoRate = 0.0;        ///< argmax is UNDO on a clean completion prefix
