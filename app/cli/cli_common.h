@@ -32,6 +32,8 @@ void registerRunsCommand(CLI::App& app);
 void registerLaunchCommand(CLI::App& app);
 /** Registers `nmar detector train|eval` (the deviation detector, issue 12). */
 void registerDetectorCommand(CLI::App& app);
+/** Registers `nmar experiments run|report` (experiment suites over seeds, issue 9). */
+void registerExperimentsCommand(CLI::App& app);
 
 /**
  * Parses "1,2,3" (spaces allowed) into token ids. Throws core::Error naming the item and its

@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   nmar::app::registerRunsCommand(app);
   nmar::app::registerLaunchCommand(app);
   nmar::app::registerDetectorCommand(app);
+  nmar::app::registerExperimentsCommand(app);
 
   try {
     app.parse(argc, argv);

@@ -240,7 +240,7 @@ ExperimentConfig experimentFromJson(const nlohmann::json& root, const std::strin
   return c;
 }
 
-ExperimentConfig parseExperiment(std::string_view text, const std::filesystem::path& source) {
+nlohmann::json tomlTextToJson(std::string_view text, const std::filesystem::path& source) {
   toml::table table;
   try {
     table = toml::parse(text, source.string());
@@ -249,7 +249,11 @@ ExperimentConfig parseExperiment(std::string_view text, const std::filesystem::p
     throw Error(source.string() + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) +
                 ": TOML syntax error: " + std::string(e.description()));
   }
-  return experimentFromJson(tomlToJson(table), source.string());
+  return tomlToJson(table);
+}
+
+ExperimentConfig parseExperiment(std::string_view text, const std::filesystem::path& source) {
+  return experimentFromJson(tomlTextToJson(text, source), source.string());
 }
 
 ExperimentConfig loadExperiment(const std::filesystem::path& file) {

@@ -102,6 +102,12 @@ ExperimentConfig loadExperiment(const std::filesystem::path& file);
 /** The same from TOML text (@p source names it in errors and anchors relative paths). */
 ExperimentConfig parseExperiment(std::string_view toml, const std::filesystem::path& source);
 
+/**
+ * TOML text as JSON (tables become objects; dates and times their TOML text); a syntax error is
+ * an Error "SOURCE:LINE:COLUMN: TOML syntax error: ...". The form experimentFromJson() reads.
+ */
+nlohmann::json tomlTextToJson(std::string_view toml, const std::filesystem::path& source);
+
 /** The same from the JSON form (toJson()), e.g. a config stored with a run. */
 ExperimentConfig experimentFromJson(const nlohmann::json& json, const std::string& where);
 

@@ -1,0 +1,200 @@
+// nmar experiments run SUITE.toml [--quick] [--only A,B] [--seeds N] [--store FILE] [--out DIR]
+// nmar experiments report SUITE.toml [--quick] [--only A,B] [--seeds N] [--store FILE] [--out FILE]
+// A suite of training runs over seeds into the run store, and its Markdown report.
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "cli_common.h"
+#include "experiments/suite.h"
+#include "experiments/suite_report.h"
+#include "experiments/suite_runner.h"
+#include "store/run_store.h"
+#include "store/store_path.h"
+#include "train/evaluator.h"
+#include "util/error.h"
+
+namespace nmar::app {
+namespace {
+
+std::atomic<bool> g_cancel{false};
+void onInterrupt(int) { g_cancel = true; }
+
+struct SuiteArgs {
+  std::string suite, storePath, out;
+  std::vector<std::string> only;
+  int seeds = 0;
+  bool quick = false, quiet = false, dryRun = false;
+};
+
+/** Eval lines of the run in training, prefixed with the run's name. */
+class EvalPrinter : public core::TrainObserver {
+ public:
+  explicit EvalPrinter(bool quiet) : m_quiet(quiet) {}
+  void setRun(const std::string& name) { m_run = name; }
+  void onEval(std::int64_t step, const core::EvalResult& r) override {
+    if (m_quiet) return;
+    std::fprintf(stderr,
+                 "  %s eval @%lld: clean %.3f  recovery hard %.3f soft %.3f  detection %.3f  "
+                 "deviation logp %.3f\n",
+                 m_run.c_str(), static_cast<long long>(step), r.cleanAccuracy, r.recoveryHard,
+                 r.recoverySoft, r.detectionRate, r.deviationLikelihood);
+  }
+  void onMessage(const std::string& text) override { std::cerr << "  " << text << "\n"; }
+
+ private:
+  bool m_quiet;
+  std::string m_run;
+};
+
+class ConsoleSuiteObserver : public core::SuiteObserver {
+ public:
+  explicit ConsoleSuiteObserver(bool quiet) : m_quiet(quiet), m_eval(quiet) {}
+  void onRunStart(std::size_t i, std::size_t n, const core::PlannedRun& run) override {
+    m_eval.setRun(run.config.name);
+    if (!m_quiet)
+      std::fprintf(stderr, "[%zu/%zu] %s: training %lld steps\n", i + 1, n,
+                   run.config.name.c_str(), static_cast<long long>(run.config.train.steps));
+  }
+  void onRunSkipped(std::size_t i, std::size_t n, const core::PlannedRun& run,
+                    std::int64_t runId) override {
+    if (!m_quiet)
+      std::fprintf(stderr, "[%zu/%zu] %s: done before (run %lld), skipped\n", i + 1, n,
+                   run.config.name.c_str(), static_cast<long long>(runId));
+  }
+  void onRunDone(std::size_t i, std::size_t n, const core::PlannedRun& run, std::int64_t runId,
+                 core::RunStatus status, double seconds, const std::string& message) override {
+    std::fprintf(stderr, "[%zu/%zu] %s: %s as run %lld in %.0f s%s%s\n", i + 1, n,
+                 run.config.name.c_str(), core::runStatusName(status).c_str(),
+                 static_cast<long long>(runId), seconds, message.empty() ? "" : ": ",
+                 message.c_str());
+  }
+  core::TrainObserver* trainObserver() override { return &m_eval; }
+
+ private:
+  bool m_quiet;
+  EvalPrinter m_eval;
+};
+
+std::filesystem::path storePathOf(const SuiteArgs& a) {
+  return a.storePath.empty() ? core::defaultStorePath() : std::filesystem::path(a.storePath);
+}
+
+std::vector<core::PlannedRun> plan(const core::Suite& suite, const SuiteArgs& a) {
+  core::SuitePlanOptions options;
+  options.quick = a.quick;
+  options.seeds = a.seeds;
+  options.only = a.only;
+  options.outDir = a.out;
+  return core::planSuite(suite, options);
+}
+
+int runSuiteCommand(const SuiteArgs& a) {
+  const core::Suite suite = core::loadSuite(a.suite);
+  const std::vector<core::PlannedRun> runs = plan(suite, a);
+  if (a.dryRun) {
+    for (const auto& r : runs)
+      std::cout << r.config.name << "  steps " << r.config.train.steps << "  cfg " << r.hash
+                << "  out " << r.config.outDir.string() << "\n";
+    return 0;
+  }
+  core::RunStore store(storePathOf(a));
+  std::cerr << "suite " << suite.name << ": " << runs.size() << " runs ("
+            << (a.quick ? "quick" : "full") << ") into " << store.path().string() << "\n";
+  ConsoleSuiteObserver observer(a.quiet);
+  std::signal(SIGINT, onInterrupt);
+  std::signal(SIGTERM, onInterrupt);
+  const core::SuiteOutcome o = core::runSuite(runs, store, &observer, &g_cancel);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  std::printf("suite %s: %d trained, %d skipped (finished before), %d failed%s in %.0f s\n",
+              suite.name.c_str(), o.trained, o.skipped, o.failed,
+              o.cancelled ? ", cancelled" : "", o.seconds);
+  if (o.cancelled) return 130;
+  return o.failed > 0 ? 1 : 0;
+}
+
+int reportCommand(const SuiteArgs& a) {
+  const core::Suite suite = core::loadSuite(a.suite);
+  const std::vector<core::PlannedRun> runs = plan(suite, a);
+  core::StoreOptions options;
+  options.readOnly = true;
+  options.create = false;
+  core::RunStore store(storePathOf(a), options);
+  const core::SuiteResults results = core::collectResults(suite, runs, store);
+  std::string command = "nmar experiments report " + a.suite;
+  if (a.quick) command += " --quick";
+  if (a.seeds > 0) command += " --seeds " + std::to_string(a.seeds);
+  if (!a.only.empty()) {
+    command += " --only ";
+    for (std::size_t i = 0; i < a.only.size(); ++i) command += (i ? "," : "") + a.only[i];
+  }
+  command += " --store " + store.path().string();
+  if (!a.out.empty()) command += " --out " + a.out;
+  const std::string md = core::renderMarkdown(suite, results, command);
+  if (a.out.empty()) {
+    std::cout << md;
+    return 0;
+  }
+  std::ofstream out(a.out, std::ios::binary | std::ios::trunc);
+  out << md;
+  out.close();
+  if (!out) throw core::Error("cannot write the report to '" + a.out + "'");
+  std::cerr << "wrote " << a.out << "\n";
+  return 0;
+}
+
+void addCommon(CLI::App* cmd, const std::shared_ptr<SuiteArgs>& args) {
+  cmd->add_option("suite", args->suite, "Suite TOML file (e.g. experiments/suite.toml)")->required();
+  cmd->add_flag("--quick", args->quick,
+                "The suite's [quick] size: its overrides (fewer steps, fewer eval examples) and "
+                "seeds (a CI smoke test, not the science)");
+  cmd->add_option("--only", args->only, "Only these experiments (comma-separated names)")
+      ->delimiter(',');
+  cmd->add_option("--seeds", args->seeds, "Seeds 1..N (default: [suite].seeds, [quick].seeds)")
+      ->check(CLI::Range(1, 100));
+  cmd->add_option("--store", args->storePath,
+                  "Run store file (default: $NMAR_STORE or ~/.local/share/nmar/runs.sqlite)");
+}
+
+}  // namespace
+
+void registerExperimentsCommand(CLI::App& app) {
+  CLI::App* cmd = app.add_subcommand(
+      "experiments",
+      "Experiment suites: a TOML file lists experiments, each a base experiment TOML with\n"
+      "variants given as field overrides (set = { \"train.loss\" = \"naive\" }), run over seeds\n"
+      "1..N into the run store with tags suite:, exp:, variant:, seed:, size:, cfg:<hash>.\n"
+      "`run` trains what the store does not have finished yet (a rerun resumes the suite);\n"
+      "`report` writes Markdown tables of the final metrics (mean ± std over seeds).\n"
+      "See experiments/suite.toml.");
+  cmd->require_subcommand(1);
+
+  auto runArgs = std::make_shared<SuiteArgs>();
+  CLI::App* run = cmd->add_subcommand("run", "Train the suite's runs that are not finished in the store");
+  addCommon(run, runArgs);
+  run->add_option("--out", runArgs->out, "Checkpoint folder (default: the suite's out_dir)");
+  run->add_flag("--dry-run", runArgs->dryRun, "List the planned runs and exit");
+  run->add_flag("-q,--quiet", runArgs->quiet, "Only one line per run");
+  run->callback([runArgs] {
+    const int rc = runSuiteCommand(*runArgs);
+    if (rc != 0) throw CLI::RuntimeError(rc);
+  });
+
+  auto reportArgs = std::make_shared<SuiteArgs>();
+  CLI::App* report =
+      cmd->add_subcommand("report", "Write the suite's results from the run store as Markdown");
+  addCommon(report, reportArgs);
+  report->add_option("--out", reportArgs->out, "Markdown file to write (default: stdout)");
+  report->callback([reportArgs] {
+    const int rc = reportCommand(*reportArgs);
+    if (rc != 0) throw CLI::RuntimeError(rc);
+  });
+}
+
+}  // namespace nmar::app

@@ -1,0 +1,308 @@
+#include "experiments/suite.h"
+
+#include <set>
+#include <sstream>
+
+#include "data/config_reader.h"
+#include "data/curriculum.h"
+#include "data/deviation.h"
+#include "data/example_source.h"
+#include "store/sha256.h"
+#include "util/error.h"
+#include "util/json_file.h"
+
+namespace nmar::core {
+namespace fs = std::filesystem;
+namespace {
+
+fs::path resolve(const fs::path& base, const std::string& p) {
+  fs::path path(p);
+  return path.is_absolute() ? path : (base / path).lexically_normal();
+}
+
+/** A name usable in tags and folders: 1-40 characters of [A-Za-z0-9_-]. */
+void checkName(ConfigReader& r, const std::string& key, const std::string& name) {
+  bool ok = !name.empty() && name.size() <= 40;
+  for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
+  if (!ok) r.fail(key, "expected 1 to 40 characters of letters, digits, '-' and '_', got '" + name + "'");
+}
+
+/**
+ * An override table { "train.loss" = "naive", model = { preset = "small" } } as a nested patch
+ * (dotted keys split); @p describe gets "train.loss=naive, model.preset=small".
+ */
+nlohmann::json readPatch(ConfigReader& r, const std::string& key, std::string* describe) {
+  const nlohmann::json& raw = r.raw(key);
+  if (raw.is_null()) return nlohmann::json::object();
+  if (!raw.is_object()) r.fail(key, "expected a table of overrides, got " + jsonTypeName(raw));
+  nlohmann::json patch = nlohmann::json::object();
+  std::vector<std::string> parts;
+  // Flatten nested tables to dotted leaves, then rebuild: both spellings give the same patch.
+  std::vector<std::pair<std::string, const nlohmann::json*>> stack;
+  for (auto it = raw.begin(); it != raw.end(); ++it) stack.emplace_back(it.key(), &it.value());
+  std::vector<std::pair<std::string, nlohmann::json>> leaves;
+  while (!stack.empty()) {
+    auto [path, value] = stack.back();
+    stack.pop_back();
+    // A table under [model].config is a config.json value, not more overrides.
+    const bool deeper = value->is_object() && !value->empty() && path != "model.config";
+    if (deeper) {
+      for (auto it = value->begin(); it != value->end(); ++it)
+        stack.emplace_back(path + "." + it.key(), &it.value());
+    } else {
+      leaves.emplace_back(path, *value);
+    }
+  }
+  std::sort(leaves.begin(), leaves.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [path, value] : leaves) {
+    std::vector<std::string> keys;
+    std::stringstream ss(path);
+    for (std::string k; std::getline(ss, k, '.');) keys.push_back(k);
+    if (keys.size() < 2 || std::any_of(keys.begin(), keys.end(), [](auto& k) { return k.empty(); }))
+      r.fail(key, "override '" + path + "': expected TABLE.FIELD (e.g. \"train.loss\")");
+    nlohmann::json* at = &patch;
+    for (std::size_t i = 0; i + 1 < keys.size(); ++i) at = &(*at)[keys[i]];
+    (*at)[keys.back()] = value;
+    if (describe) {
+      if (!describe->empty()) *describe += ", ";
+      *describe += path + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
+    }
+  }
+  return patch;
+}
+
+std::vector<std::string> stringList(ConfigReader& r, const std::string& key) {
+  const nlohmann::json& raw = r.raw(key);
+  std::vector<std::string> out;
+  if (raw.is_null()) return out;
+  if (!raw.is_array()) r.fail(key, "expected an array of strings, got " + jsonTypeName(raw));
+  for (const auto& v : raw) {
+    if (!v.is_string()) r.fail(key, "expected an array of strings, got an element " + jsonTypeName(v));
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+SuiteExpectation parseExpectation(ConfigReader& r, const std::string& text) {
+  std::istringstream in(text);
+  std::string left, op, right, extra;
+  in >> left >> op >> right;
+  auto split = [&](const std::string& side, std::string& variant, std::string& metric) {
+    const auto dot = side.find('.');
+    if (dot == std::string::npos || dot == 0 || dot + 1 == side.size()) return false;
+    variant = side.substr(0, dot);
+    metric = side.substr(dot + 1);
+    return true;
+  };
+  SuiteExpectation e;
+  e.text = text;
+  e.op = op;
+  const bool ok = !(in >> extra) && split(left, e.leftVariant, e.leftMetric) &&
+                  split(right, e.rightVariant, e.rightMetric) &&
+                  (op == "<" || op == "<=" || op == ">" || op == ">=");
+  if (!ok) {
+    r.fail("expect", "'" + text +
+                         "': expected \"VARIANT.METRIC OP VARIANT.METRIC\" with OP one of < <= > >=");
+  }
+  return e;
+}
+
+/** Reads a table-array element (or fails naming it). */
+const nlohmann::json& element(const nlohmann::json& arr, std::size_t i, const std::string& where) {
+  if (!arr.at(i).is_object()) throw Error(where + ": expected a table, got " + jsonTypeName(arr.at(i)));
+  return arr.at(i);
+}
+
+}  // namespace
+
+std::string PlannedRun::sizeName() const {
+  for (const auto& t : tags)
+    if (t.rfind("size:", 0) == 0) return t.substr(5);
+  return "full";
+}
+
+void mergePatch(nlohmann::json& target, const nlohmann::json& patch) {
+  if (!patch.is_object() || !target.is_object()) {
+    target = patch;
+    return;
+  }
+  for (auto it = patch.begin(); it != patch.end(); ++it) {
+    if (target.contains(it.key()) && it.value().is_object() && target[it.key()].is_object())
+      mergePatch(target[it.key()], it.value());
+    else
+      target[it.key()] = it.value();
+  }
+}
+
+Suite parseSuite(std::string_view text, const fs::path& file) {
+  const std::string where = file.string();
+  const nlohmann::json root = tomlTextToJson(text, file);
+  const fs::path base = file.parent_path();
+  for (auto it = root.begin(); it != root.end(); ++it) {
+    static const std::set<std::string> kTables = {"suite", "defaults", "quick", "experiment"};
+    if (!kTables.count(it.key()))
+      throw Error(where + ": [" + it.key() +
+                  "]: unknown table (expected suite, defaults, quick, experiment)");
+  }
+  Suite s;
+  s.file = file;
+  static const nlohmann::json kEmpty = nlohmann::json::object();
+  {
+    ConfigReader r(root.contains("suite") ? root.at("suite") : kEmpty, where + ": [suite]");
+    s.name = r.string("name", file.stem().string());
+    checkName(r, "name", s.name);
+    s.title = r.string("title", s.name);
+    s.description = r.string("description", "");
+    s.seeds = static_cast<int>(r.integer("seeds", 3, 1, 100));
+    const std::string out = r.string("out_dir", "");
+    s.outDir = out.empty() ? fs::path("runs") / ("suite-" + s.name) : resolve(base, out);
+    r.rejectUnknown();
+  }
+  {
+    ConfigReader r(root.contains("defaults") ? root.at("defaults") : kEmpty, where + ": [defaults]");
+    s.defaults = readPatch(r, "set", nullptr);
+    r.rejectUnknown();
+  }
+  {
+    ConfigReader r(root.contains("quick") ? root.at("quick") : kEmpty, where + ": [quick]");
+    s.quickSeeds = static_cast<int>(r.integer("seeds", 1, 1, 100));
+    s.quick = readPatch(r, "set", nullptr);
+    r.rejectUnknown();
+  }
+  if (!root.contains("experiment") || !root.at("experiment").is_array() ||
+      root.at("experiment").empty())
+    throw Error(where + ": [[experiment]]: missing (a suite lists at least one experiment)");
+  const nlohmann::json& exps = root.at("experiment");
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < exps.size(); ++i) {
+    std::string at = where + ": [[experiment]] " + std::to_string(i + 1);
+    ConfigReader r(element(exps, i, at), at);
+    SuiteExperiment e;
+    e.name = r.string("name", "");
+    checkName(r, "name", e.name);
+    if (!names.insert(e.name).second) r.fail("name", "'" + e.name + "' is used twice");
+    at += " '" + e.name + "'";
+    ConfigReader er(exps.at(i), at);
+    er.has("name");
+    e.title = er.string("title", e.name);
+    e.claim = er.string("claim", "");
+    e.metrics = stringList(er, "metrics");
+    if (e.metrics.empty()) er.fail("metrics", "missing (the metric keys to report, e.g. \"eval/clean_acc\")");
+    const std::string baseFile = er.string("base", "");
+    const nlohmann::json& vars = er.raw("variant");
+    if (!vars.is_null() && (!vars.is_array() || vars.empty()))
+      er.fail("variant", "expected one or more [[experiment.variant]] tables");
+    const std::size_t nVariants = vars.is_null() ? 1 : vars.size();
+    std::set<std::string> variantNames;
+    for (std::size_t v = 0; v < nVariants; ++v) {
+      SuiteVariant var;
+      std::string vat = at + ": variant " + std::to_string(v + 1);
+      std::string variantBase = baseFile;
+      if (!vars.is_null()) {
+        ConfigReader vr(element(vars, v, vat), vat);
+        var.name = vr.string("name", "");
+        checkName(vr, "name", var.name);
+        vat = at + ": variant '" + var.name + "'";
+        variantBase = vr.string("base", baseFile);
+        var.set = readPatch(vr, "set", &var.describe);
+        vr.rejectUnknown();
+      } else {
+        var.name = "default";
+      }
+      if (!variantNames.insert(var.name).second)
+        throw Error(vat + ": field 'name': '" + var.name + "' is used twice");
+      if (variantBase.empty())
+        throw Error(vat + ": field 'base': missing (the experiment TOML to start from)");
+      var.base = resolve(base, variantBase);
+      if (!fs::is_regular_file(var.base))
+        throw Error(vat + ": field 'base': no such file '" + var.base.string() + "'");
+      e.variants.push_back(std::move(var));
+    }
+    for (const std::string& text : stringList(er, "expect")) {
+      SuiteExpectation x = parseExpectation(er, text);
+      for (const std::string* v : {&x.leftVariant, &x.rightVariant})
+        if (!variantNames.count(*v)) er.fail("expect", "'" + text + "': no variant '" + *v + "'");
+      e.expect.push_back(std::move(x));
+    }
+    er.rejectUnknown();
+    s.experiments.push_back(std::move(e));
+  }
+  return s;
+}
+
+Suite loadSuite(const fs::path& file) {
+  const std::string text = readFileBytes(file, "suite file '" + file.string() + "'");
+  return parseSuite(text, file);
+}
+
+std::string configHash(const ExperimentConfig& config) {
+  nlohmann::json j = config.toJson();
+  j["run"].erase("name");
+  j["run"].erase("out_dir");
+  j["model"]["checkpoint"] = config.model.checkpoint.empty()
+                                 ? std::string()
+                                 : fs::absolute(config.model.checkpoint).string();
+  return sha256Hex(j.dump()).substr(0, 16);
+}
+
+std::vector<PlannedRun> planSuite(const Suite& suite, const SuitePlanOptions& options) {
+  for (const std::string& name : options.only) {
+    bool found = false;
+    for (const auto& e : suite.experiments) found = found || e.name == name;
+    if (!found) {
+      std::string names;
+      for (const auto& e : suite.experiments) names += (names.empty() ? "" : ", ") + e.name;
+      throw Error(suite.file.string() + ": --only: no experiment '" + name + "' (the suite has " +
+                  names + ")");
+    }
+  }
+  const int seeds = options.seeds > 0 ? options.seeds : options.quick ? suite.quickSeeds : suite.seeds;
+  const fs::path outRoot = options.outDir.empty() ? suite.outDir : options.outDir;
+  const std::string size = options.quick ? "quick" : "full";
+  std::vector<PlannedRun> plan;
+  for (const SuiteExperiment& e : suite.experiments) {
+    if (!options.only.empty() &&
+        std::find(options.only.begin(), options.only.end(), e.name) == options.only.end())
+      continue;
+    for (const SuiteVariant& v : e.variants) {
+      const std::string where = suite.file.string() + ": experiment '" + e.name + "' variant '" +
+                                v.name + "' (base " + v.base.string() + ")";
+      const std::string baseText = readFileBytes(v.base, where + ": base file");
+      const nlohmann::json baseJson = tomlTextToJson(baseText, v.base);
+      for (int seed = 1; seed <= seeds; ++seed) {
+        nlohmann::json j = baseJson;
+        mergePatch(j, suite.defaults);
+        mergePatch(j, v.set);
+        if (options.quick) mergePatch(j, suite.quick);
+        j["run"]["seed"] = seed;
+        j["run"]["name"] = suite.name + "/" + e.name + "/" + v.name + "/s" + std::to_string(seed);
+        if (!j.contains("checkpoint")) j["checkpoint"] = {{"every", 0}, {"keep", 1}};
+        PlannedRun run;
+        run.experiment = e.name;
+        run.variant = v.name;
+        run.seed = seed;
+        try {
+          run.config = experimentFromJson(j, v.base.string());
+          if (!run.config.isGrpo()) {
+            DeviationSettings::fromJson(run.config.deviation, v.base.string() + ": [deviation]");
+            Curriculum::fromJson(run.config.curriculum, v.base.string() + ": [curriculum]");
+            makeExampleSource(run.config.data, run.config.seed, v.base.parent_path(),
+                              v.base.string() + ": [data]");
+          }
+        } catch (const Error& err) {
+          throw Error(where + " with the overrides applied: " + err.what());
+        }
+        run.hash = configHash(run.config);
+        run.config.outDir = outRoot / e.name / v.name /
+                            ("seed-" + std::to_string(seed) + "-" + run.hash.substr(0, 8));
+        run.tags = {"suite:" + suite.name, "exp:" + e.name, "variant:" + v.name,
+                    "seed:" + std::to_string(seed), "size:" + size, "cfg:" + run.hash};
+        plan.push_back(std::move(run));
+      }
+    }
+  }
+  return plan;
+}
+
+}  // namespace nmar::core

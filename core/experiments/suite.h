@@ -1,0 +1,110 @@
+#pragma once
+/**
+ * @file Experiment suites: a TOML file that lists experiments (each a base experiment TOML and
+ * variants given as field overrides) to run over several seeds, and the plan of runs it expands
+ * to. The suite driver (suite_runner.h) runs the plan into a run store; the report
+ * (suite_report.h) reads it back.
+ *
+ * Format (paths relative to the suite file):
+ *   [suite]   name = "claims", title = "...", seeds = 3, out_dir = "../runs/suite-claims"
+ *   [defaults] set = { "train.log_every" = 50 }            # over every run
+ *   [quick]   seeds = 1, set = { "train.steps" = 40 }     # over every run with --quick
+ *   [[experiment]] name = "negative-learning", title = "...", claim = "...",
+ *                  base = "addition-tiny.toml", metrics = ["eval/clean_acc", ...],
+ *                  expect = ["masked.eval/deviation_logprob < naive.eval/deviation_logprob"]
+ *     [[experiment.variant]] name = "naive", set = { "train.loss" = "naive" }  # base = ... too
+ * An override key is a dotted path into the experiment file ("train.loss" is [train].loss); the
+ * value replaces the field (tables merge). Overrides apply in the order defaults, variant, quick.
+ */
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "train/experiment.h"
+
+namespace nmar::core {
+
+/** One variant of an experiment: its base file and the overrides over it. */
+struct SuiteVariant {
+  std::string name;
+  std::filesystem::path base;  ///< the experiment TOML (absolute or relative to the cwd)
+  nlohmann::json set = nlohmann::json::object();  ///< patch: nested tables of new values
+  std::string describe;  ///< the overrides as "train.loss=naive, ..." (for the report)
+};
+
+/** An expected relation between two variant metrics: "A.metric < B.metric". */
+struct SuiteExpectation {
+  std::string text;  ///< as written
+  std::string leftVariant, leftMetric, op, rightVariant, rightMetric;
+};
+
+/** One experiment of a suite. */
+struct SuiteExperiment {
+  std::string name, title, claim;
+  std::vector<std::string> metrics;  ///< metric keys reported (final value of each run)
+  std::vector<SuiteVariant> variants;
+  std::vector<SuiteExpectation> expect;
+};
+
+/** A whole suite file. */
+struct Suite {
+  std::filesystem::path file;  ///< where it was read from
+  std::string name, title, description;
+  int seeds = 3;
+  int quickSeeds = 1;
+  std::filesystem::path outDir;  ///< checkpoints of the runs (default: runs/suite-<name>)
+  nlohmann::json defaults = nlohmann::json::object();  ///< patch over every run
+  nlohmann::json quick = nlohmann::json::object();     ///< patch over every run with --quick
+  std::vector<SuiteExperiment> experiments;
+};
+
+/**
+ * Reads a suite file. Errors name the file and the field ("suite.toml: [[experiment]] 2
+ * 'pollution': variant 'soft': field 'set': ..."), TOML syntax errors the line and column; a
+ * missing base file, unknown fields, duplicate names and malformed expectations are errors.
+ * Does not read the base files (planSuite() does).
+ */
+Suite loadSuite(const std::filesystem::path& file);
+
+/** The same from TOML text; @p file names it in errors and anchors relative paths. */
+Suite parseSuite(std::string_view toml, const std::filesystem::path& file);
+
+/** How to expand a suite. */
+struct SuitePlanOptions {
+  bool quick = false;
+  int seeds = 0;  ///< 0: the suite's (quick: [quick].seeds); else seeds 1..N
+  std::vector<std::string> only;  ///< experiment names to keep (empty: all); unknown ones: Error
+  std::filesystem::path outDir;   ///< empty: the suite's out_dir
+};
+
+/** One run of the plan. */
+struct PlannedRun {
+  std::string experiment, variant;
+  int seed = 1;
+  ExperimentConfig config;  ///< resolved (overrides applied, validated), outDir set
+  std::string hash;         ///< 16 hex digits of what determines the result (see configHash)
+  std::vector<std::string> tags;  ///< suite:, exp:, variant:, seed:, size:, cfg: tags
+  std::string sizeName() const;
+};
+
+/**
+ * Expands @p suite into runs (experiments, then variants, then seeds 1..N), reading each base
+ * file, applying the overrides and validating the result (the data, deviation and curriculum
+ * tables too). Errors name the suite file, experiment, variant and override, followed by the base
+ * file's own message.
+ */
+std::vector<PlannedRun> planSuite(const Suite& suite, const SuitePlanOptions& options);
+
+/**
+ * SHA-256 (first 16 hex digits) of the config JSON without run.name and run.out_dir: two runs
+ * with the same hash train the same model. Used to find finished runs to skip and to report.
+ */
+std::string configHash(const ExperimentConfig& config);
+
+/** Merges @p patch into @p target: objects merge key by key, everything else is replaced. */
+void mergePatch(nlohmann::json& target, const nlohmann::json& patch);
+
+}  // namespace nmar::core
