@@ -154,6 +154,7 @@ Suite parseSuite(std::string_view text, const fs::path& file) {
     checkName(r, "name", s.name);
     s.title = r.string("title", s.name);
     s.description = r.string("description", "");
+    s.footer = r.string("footer", "");
     s.seeds = static_cast<int>(r.integer("seeds", 3, 1, 100));
     const std::string out = r.string("out_dir", "");
     s.outDir = out.empty() ? fs::path("runs") / ("suite-" + s.name) : resolve(base, out);

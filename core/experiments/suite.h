@@ -6,7 +6,8 @@
  * (suite_report.h) reads it back.
  *
  * Format (paths relative to the suite file):
- *   [suite]   name = "claims", title = "...", seeds = 3, out_dir = "../runs/suite-claims"
+ *   [suite]   name = "claims", title = "...", description = "...", footer = "...", seeds = 3,
+ *             out_dir = "../runs/suite-claims"
  *   [defaults] set = { "train.log_every" = 50 }            # over every run
  *   [quick]   seeds = 1, set = { "train.steps" = 40 }     # over every run with --quick
  *   [[experiment]] name = "negative-learning", title = "...", claim = "...",
@@ -53,6 +54,7 @@ struct SuiteExperiment {
 struct Suite {
   std::filesystem::path file;  ///< where it was read from
   std::string name, title, description;
+  std::string footer;  ///< Markdown appended to the report (e.g. how to run other pipelines)
   int seeds = 3;
   int quickSeeds = 1;
   std::filesystem::path outDir;  ///< checkpoints of the runs (default: runs/suite-<name>)

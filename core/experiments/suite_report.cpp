@@ -202,6 +202,7 @@ std::string renderMarkdown(const Suite& suite, const SuiteResults& results,
       md << " (not finished in the store)\n";
     }
   }
+  if (!suite.footer.empty()) md << suite.footer << "\n";
   return md.str();
 }
 
