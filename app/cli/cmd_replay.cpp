@@ -50,8 +50,9 @@ void registerReplayCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "replay",
       "Print a trace (nmar-trace/1) step by step: push/pop, the token (for a pop, the token it\n"
-      "removed), position, stack depth, log-probability, entropy, FORCED for forced deviations,\n"
-      "and the stack text after the step. The trace is validated first.");
+      "removed), position, stack depth, log-probability, entropy, the verifier score (v) when a\n"
+      "detector scored the decode, FORCED for forced deviations, VERIFIER for UNDOs the verifier\n"
+      "trigger caused, and the stack text after the step. The trace is validated first.");
   cmd->add_option("trace", opt->file, "Trace file (.json, or .jsonl with --index)")->required();
   cmd->add_option("--index", opt->index, "The trace to show from a JSONL file (0-based; default 0)")
       ->check(CLI::NonNegativeNumber);

@@ -168,8 +168,10 @@ std::string renderStep(const TraceStep& step, int number, const std::string& sta
                         padRight(std::to_string(step.depth), 3);
   if (step.logprob) details += "  logp " + fixed3(*step.logprob);
   if (step.entropy) details += "  H " + fixed3(*step.entropy);
+  if (step.verifierScore) details += "  v " + fixed3(*step.verifierScore);
   line += paint(details, kDim, color);
   if (step.forced) line += "  " + paint("FORCED", kYellow, color);
+  if (step.verifier) line += "  " + paint("VERIFIER", kYellow, color);
   line += "  stack: " + quoteText(stackText);
   return line;
 }
@@ -190,6 +192,8 @@ nlohmann::json stepStateJson(const TraceStep& step, int index, const StackTextTr
   j["forced"] = step.forced;
   if (step.logprob) j["logprob"] = *step.logprob;
   if (step.entropy) j["entropy"] = *step.entropy;
+  if (step.verifierScore) j["verifier_score"] = *step.verifierScore;
+  if (step.verifier) j["verifier"] = true;
   j["stack_ids"] = tracker.ids();
   j["stack_text"] = tracker.stackText();
   j["output_text"] = tracker.outputText();

@@ -58,16 +58,18 @@ class StackTextTracker {
 /**
  * One step as a line of text (no newline): the step @p number as given (1-based by convention),
  * push/pop, the token text quoted (for a pop "⟲" and @p poppedText, or the popped id when
- * @p poppedText is empty), position, depth, logprob and entropy when recorded, FORCED for a
- * forced step, and @p stackText. With @p color, ANSI colours (push green, pop red, FORCED
- * yellow, details dim).
+ * @p poppedText is empty), position, depth, logprob, entropy and the verifier score ("v") when
+ * recorded, FORCED for a forced step, VERIFIER for a pop the verifier trigger caused, and
+ * @p stackText. With @p color, ANSI colours (push green, pop red, FORCED and VERIFIER yellow,
+ * details dim).
  */
 std::string renderStep(const TraceStep& step, int number, const std::string& stackText, bool color,
                        const std::string& poppedText = {});
 
 /**
  * The state after step @p index (0-based) as one JSON object: step (index), kind, token, text,
- * popped and popped_text (pops), position, depth, forced, logprob / entropy (when recorded),
+ * popped and popped_text (pops), position, depth, forced, logprob / entropy / verifier_score
+ * (when recorded), verifier (a pop the verifier caused),
  * stack_ids, stack_text (prompt included) and output_text, from @p tracker after apply().
  */
 nlohmann::json stepStateJson(const TraceStep& step, int index, const StackTextTracker& tracker,

@@ -19,6 +19,7 @@
 #include "test_decode_support.h"
 #include "tokenizer/char_tokenizer.h"
 #include "trace/trace.h"
+#include "trace/trace_render.h"
 #include "train/detector.h"
 #include "train/detector_data.h"
 #include "train/detector_labels.h"
@@ -430,6 +431,32 @@ TEST(VerifierTriggerTrace, JsonRoundTripAndValidation) {
   bad = j;
   bad["steps"][1]["verifier"] = "yes";
   EXPECT_THROW(traceFromJson(bad, "b.json"), Error);
+}
+
+TEST(VerifierTriggerTrace, ReplayShowsScoresAndVerifierPops) {
+  TraceStep push;
+  push.token = 10;
+  push.text = "7";
+  push.position = 12;
+  push.depth = 3;
+  push.verifierScore = 0.875;
+  EXPECT_EQ(renderStep(push, 7, "348+275=627", false),
+            "    7  push   \"7\"         pos 12    depth 3    v 0.875  stack: \"348+275=627\"");
+  TraceStep pop;
+  pop.kind = StepKind::kPop;
+  pop.token = 99;
+  pop.popped = 10;
+  pop.position = 13;
+  pop.depth = 2;
+  pop.verifier = true;
+  EXPECT_NE(renderStep(pop, 8, "348+275=62", false, "7").find("VERIFIER"), std::string::npos);
+  StackTextTracker tracker("348+275=");
+  tracker.apply(push, 0);
+  const nlohmann::json j = stepStateJson(push, 0, tracker, "");
+  EXPECT_EQ(j["verifier_score"], 0.875);
+  EXPECT_FALSE(j.contains("verifier"));
+  tracker.apply(pop, 1);
+  EXPECT_EQ(stepStateJson(pop, 1, tracker, "7")["verifier"], true);
 }
 
 }  // namespace
