@@ -12,6 +12,7 @@
 
 #include "cli_common.h"
 #include "experiments/suite.h"
+#include "experiments/suite_plot.h"
 #include "experiments/suite_report.h"
 #include "experiments/suite_runner.h"
 #include "store/run_store.h"
@@ -136,16 +137,25 @@ int reportCommand(const SuiteArgs& a) {
   }
   command += " --store " + store.path().string();
   if (!a.out.empty()) command += " --out " + a.out;
-  const std::string md = core::renderMarkdown(suite, results, command);
   if (a.out.empty()) {
-    std::cout << md;
+    std::cout << core::renderMarkdown(suite, results, command);
     return 0;
   }
-  std::ofstream out(a.out, std::ios::binary | std::ios::trunc);
-  out << md;
-  out.close();
-  if (!out) throw core::Error("cannot write the report to '" + a.out + "'");
-  std::cerr << "wrote " << a.out << "\n";
+  // Plots (SVG) next to the report: <folder>/<suite>-<experiment>.svg.
+  const std::string prefix = suite.name + "-";
+  const std::filesystem::path folder = std::filesystem::path(a.out).parent_path();
+  auto write = [](const std::filesystem::path& file, const std::string& text) {
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) throw core::Error("cannot write '" + file.string() + "'");
+    std::cerr << "wrote " << file.string() << "\n";
+  };
+  for (const core::ExperimentResult& e : results.experiments) {
+    const std::string svg = core::renderExperimentSvg(e);
+    if (!svg.empty()) write(folder / core::plotFileName(prefix, e.experiment->name), svg);
+  }
+  write(a.out, core::renderMarkdown(suite, results, command, prefix));
   return 0;
 }
 
@@ -190,7 +200,7 @@ void registerExperimentsCommand(CLI::App& app) {
   CLI::App* report =
       cmd->add_subcommand("report", "Write the suite's results from the run store as Markdown");
   addCommon(report, reportArgs);
-  report->add_option("--out", reportArgs->out, "Markdown file to write (default: stdout)");
+  report->add_option("--out", reportArgs->out, "Markdown file to write, with an SVG plot per experiment next to it (default: stdout, no plots)");
   report->callback([reportArgs] {
     const int rc = reportCommand(*reportArgs);
     if (rc != 0) throw CLI::RuntimeError(rc);

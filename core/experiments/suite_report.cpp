@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 
+#include "experiments/suite_plot.h"
 #include "experiments/suite_runner.h"
 #include "store/run_store.h"
 
@@ -143,8 +144,12 @@ SuiteResults collectResults(const Suite& suite, const std::vector<PlannedRun>& p
   return out;
 }
 
+std::string plotFileName(const std::string& plotPrefix, const std::string& name) {
+  return plotPrefix + name + ".svg";
+}
+
 std::string renderMarkdown(const Suite& suite, const SuiteResults& results,
-                           const std::string& command) {
+                           const std::string& command, const std::string& plotPrefix) {
   std::ostringstream md;
   md << "# " << suite.title << "\n\n";
   if (!suite.description.empty()) md << suite.description << "\n\n";
@@ -189,6 +194,8 @@ std::string renderMarkdown(const Suite& suite, const SuiteResults& results,
       for (std::int64_t id : v.runIds) md << (first ? "" : ", ") << id, first = false;
     }
     md << (first ? "none" : "") << ".\n\n";
+    if (!plotPrefix.empty() && !renderExperimentSvg(e).empty())
+      md << "![" << x.title << "](" << plotFileName(plotPrefix, x.name) << ")\n\n";
     if (!x.expect.empty()) {
       md << "Expectations:\n\n";
       for (const SuiteExpectation& ex : x.expect)

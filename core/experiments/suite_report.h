@@ -62,8 +62,16 @@ std::string formatMeanStd(const MeanStd& m);
  * The Markdown report: a title, how to regenerate it (@p command), the setup, per experiment its
  * claim, a table (variant, overrides, seeds, each metric as mean ± std, wall time per run), each
  * expectation with "holds" / "does not hold" / "within noise" and the numbers, and missing runs.
+ * With a @p plotPrefix, each experiment that has a plot (renderExperimentSvg) links it as
+ * plotFileName(plotPrefix, name); the caller writes the SVG files next to the report.
  */
 std::string renderMarkdown(const Suite& suite, const SuiteResults& results,
-                           const std::string& command);
+                           const std::string& command, const std::string& plotPrefix = {});
+
+/**
+ * The file name of experiment @p name's plot when the report links plots with @p plotPrefix:
+ * "<plotPrefix><name>.svg" (relative to the report).
+ */
+std::string plotFileName(const std::string& plotPrefix, const std::string& name);
 
 }  // namespace nmar::core

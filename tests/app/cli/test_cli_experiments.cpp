@@ -106,6 +106,13 @@ TEST_F(Cli, ExperimentsQuickSuiteEndToEnd) {
   }
   EXPECT_NE(text.find("`masked.eval/deviation_logprob < naive.eval/deviation_logprob`: "),
             std::string::npos);
+  // The plot next to the report: the accuracies (in [0, 1]) with one bar per variant.
+  EXPECT_NE(text.find("](t-neg.svg)"), std::string::npos) << text;
+  const std::string svg = fileText(path("t-neg.svg"));
+  EXPECT_EQ(svg.rfind("<svg", 0), 0u) << svg;
+  EXPECT_NE(svg.find(">recovery_hard</text>"), std::string::npos);
+  EXPECT_EQ(svg.find(">deviation_logprob</text>"), std::string::npos);  // not in [0, 1]
+  EXPECT_NE(svg.find(">naive</text>"), std::string::npos);
 
   // The report's numbers are the store's: the masked mean equals the mean of its runs' values.
   core::StoreOptions ro;
