@@ -1,5 +1,6 @@
 #include "experiments/suite_plot.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -10,6 +11,8 @@ namespace {
 // A colour-blind-safe palette (Okabe-Ito).
 constexpr const char* kColours[] = {"#0072B2", "#E69F00", "#009E73", "#CC79A7",
                                     "#56B4E9", "#D55E00", "#F0E442", "#000000"};
+
+constexpr const char* kTicks[] = {"0", "0.25", "0.5", "0.75", "1"};
 
 std::string num(double v) {
   char buf[32];
@@ -49,7 +52,8 @@ std::string renderExperimentSvg(const ExperimentResult& result) {
     if (unitRange(result, m)) metrics.push_back(m);
   if (metrics.empty() || result.variants.empty()) return {};
   const double left = 50, top = 30, plotH = 220, barW = 22, gap = 26;
-  const double groupW = barW * result.variants.size() + gap;
+  const double barsW = barW * result.variants.size();
+  const double groupW = std::max(barsW + gap, 96.0);  // room for the metric's name
   const double plotW = groupW * metrics.size();
   const double width = left + plotW + 160, height = top + plotH + 60;
   auto y = [&](double v) { return top + plotH * (1.0 - v); };
@@ -64,10 +68,10 @@ std::string renderExperimentSvg(const ExperimentResult& result) {
     svg << "<line x1=\"" << num(left) << "\" x2=\"" << num(left + plotW) << "\" y1=\"" << num(y(v))
         << "\" y2=\"" << num(y(v)) << "\" stroke=\"#ddd\"/>\n"
         << "<text x=\"" << num(left - 6) << "\" y=\"" << num(y(v) + 4)
-        << "\" text-anchor=\"end\">" << num(v).substr(0, 4) << "</text>\n";
+        << "\" text-anchor=\"end\">" << kTicks[i] << "</text>\n";
   }
   for (std::size_t m = 0; m < metrics.size(); ++m) {
-    const double x0 = left + gap / 2 + groupW * m;
+    const double x0 = left + groupW * m + (groupW - barsW) / 2;
     for (std::size_t vi = 0; vi < result.variants.size(); ++vi) {
       const VariantResult& v = result.variants[vi];
       if (!v.values.count(metrics[m])) continue;

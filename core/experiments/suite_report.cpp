@@ -202,12 +202,15 @@ std::string renderMarkdown(const Suite& suite, const SuiteResults& results,
         md << "- `" << ex.text << "`: " << checkExpectation(e, ex) << "\n";
       md << "\n";
     }
+    bool missing = false;
     for (const VariantResult& v : e.variants) {
       if (v.missingSeeds.empty()) continue;
       md << "- Missing: variant `" << v.name << "` seeds";
       for (int s : v.missingSeeds) md << " " << s;
       md << " (not finished in the store)\n";
+      missing = true;
     }
+    if (missing) md << "\n";
   }
   if (!suite.footer.empty()) md << suite.footer << "\n";
   return md.str();
