@@ -145,7 +145,7 @@ void registerDecodeCommand(CLI::App& app) {
   struct Options {
     std::string dir, prompt, promptIds, mode = "hard", undoToken = "<|undo|>", out;
     std::string store, verifier;
-    double tau = -1, verifierBias = std::nan("");
+    double tau = std::nan(""), verifierBias = std::nan("");
     std::string device = "cpu", dtype = "fp32";
     std::vector<std::string> inject;
     core::SamplerSettings s;
@@ -271,13 +271,13 @@ void registerDecodeCommand(CLI::App& app) {
     if (!opt->verifier.empty()) {
       core::DetectorHead head = core::loadDetector(opt->verifier, p.model->config().hiddenSize);
       settings.verifier.verifier = std::make_shared<core::DetectorVerifier>(head);
-      settings.verifier.tau = opt->tau >= 0 ? opt->tau : head->config().tau;
+      settings.verifier.tau = std::isnan(opt->tau) ? head->config().tau : opt->tau;
       if (!std::isnan(opt->verifierBias)) settings.verifier.bias = opt->verifierBias;
       settings.verifier.name = opt->verifier;
-      if (settings.verifier.tau > 1)
+      if (!(settings.verifier.tau >= 0 && settings.verifier.tau <= 1))
         throw core::Error("--tau: " + std::to_string(settings.verifier.tau) +
                           " is outside [0, 1]");
-    } else if (opt->tau >= 0 || !std::isnan(opt->verifierBias)) {
+    } else if (!std::isnan(opt->tau) || !std::isnan(opt->verifierBias)) {
       throw core::Error("--tau and --verifier-bias need --verifier DIR");
     }
     try {

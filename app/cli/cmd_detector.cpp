@@ -196,7 +196,7 @@ void registerEval(CLI::App* parent) {
   struct Options {
     Common c;
     std::string detector;
-    double tau = -1;
+    double tau = std::nan("");
     double bias = std::nan("");
     bool recovery = false;
     int recoveryExamples = 200;
@@ -224,8 +224,8 @@ void registerEval(CLI::App* parent) {
     Setup s = load(c);
     const std::string dir = opt->detector.empty() ? c.dir : opt->detector;
     core::DetectorHead head = core::loadDetector(dir, s.p.model->config().hiddenSize);
-    const double tau = opt->tau >= 0 ? opt->tau : head->config().tau;
-    if (tau > 1) throw core::Error("--tau: " + std::to_string(tau) + " is outside [0, 1]");
+    const double tau = std::isnan(opt->tau) ? head->config().tau : opt->tau;
+    if (!(tau >= 0 && tau <= 1)) throw core::Error("--tau: " + std::to_string(tau) + " is outside [0, 1]");
     auto [injected, natural] = samples(s, c, c.seed);
     const core::DetectorMetrics mi = measure(head, injected, tau);
     const core::DetectorMetrics mn = measure(head, natural, tau);

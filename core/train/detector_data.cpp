@@ -89,10 +89,6 @@ std::int64_t DetectorSamples::positives() const {
 }
 
 void DetectorSamples::append(const DetectorSamples& o) {
-  if (o.size() == 0 && !features.defined()) {
-    *this = o;
-    return;
-  }
   if (!features.defined()) {
     *this = o;
     return;
