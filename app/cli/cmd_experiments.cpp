@@ -59,8 +59,8 @@ class ConsoleSuiteObserver : public core::SuiteObserver {
   void onRunStart(std::size_t i, std::size_t n, const core::PlannedRun& run) override {
     m_eval.setRun(run.config.name);
     if (!m_quiet)
-      std::fprintf(stderr, "[%zu/%zu] %s: training %lld steps\n", i + 1, n,
-                   run.config.name.c_str(), static_cast<long long>(run.config.train.steps));
+      std::fprintf(stderr, "[%zu/%zu] %s: training %lld steps\n", i + 1, n, run.config.name.c_str(),
+                   static_cast<long long>(run.config.train.steps));
   }
   void onRunSkipped(std::size_t i, std::size_t n, const core::PlannedRun& run,
                     std::int64_t runId) override {
@@ -114,8 +114,8 @@ int runSuiteCommand(const SuiteArgs& a) {
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
   std::printf("suite %s: %d trained, %d skipped (finished before), %d failed%s in %.0f s\n",
-              suite.name.c_str(), o.trained, o.skipped, o.failed,
-              o.cancelled ? ", cancelled" : "", o.seconds);
+              suite.name.c_str(), o.trained, o.skipped, o.failed, o.cancelled ? ", cancelled" : "",
+              o.seconds);
   if (o.cancelled) return 130;
   return o.failed > 0 ? 1 : 0;
 }
@@ -160,7 +160,8 @@ int reportCommand(const SuiteArgs& a) {
 }
 
 void addCommon(CLI::App* cmd, const std::shared_ptr<SuiteArgs>& args) {
-  cmd->add_option("suite", args->suite, "Suite TOML file (e.g. experiments/suite.toml)")->required();
+  cmd->add_option("suite", args->suite, "Suite TOML file (e.g. experiments/suite.toml)")
+      ->required();
   cmd->add_flag("--quick", args->quick,
                 "The suite's [quick] size: its overrides (fewer steps, fewer eval examples) and "
                 "seeds (a CI smoke test, not the science)");
@@ -186,7 +187,8 @@ void registerExperimentsCommand(CLI::App& app) {
   cmd->require_subcommand(1);
 
   auto runArgs = std::make_shared<SuiteArgs>();
-  CLI::App* run = cmd->add_subcommand("run", "Train the suite's runs that are not finished in the store");
+  CLI::App* run =
+      cmd->add_subcommand("run", "Train the suite's runs that are not finished in the store");
   addCommon(run, runArgs);
   run->add_option("--out", runArgs->out, "Checkpoint folder (default: the suite's out_dir)");
   run->add_flag("--dry-run", runArgs->dryRun, "List the planned runs and exit");
@@ -200,7 +202,9 @@ void registerExperimentsCommand(CLI::App& app) {
   CLI::App* report =
       cmd->add_subcommand("report", "Write the suite's results from the run store as Markdown");
   addCommon(report, reportArgs);
-  report->add_option("--out", reportArgs->out, "Markdown file to write, with an SVG plot per experiment next to it (default: stdout, no plots)");
+  report->add_option("--out", reportArgs->out,
+                     "Markdown file to write, with an SVG plot per experiment next to it (default: "
+                     "stdout, no plots)");
   report->callback([reportArgs] {
     const int rc = reportCommand(*reportArgs);
     if (rc != 0) throw CLI::RuntimeError(rc);

@@ -23,8 +23,10 @@ fs::path resolve(const fs::path& base, const std::string& p) {
 /** A name usable in tags and folders: 1-40 characters of [A-Za-z0-9_-]. */
 void checkName(ConfigReader& r, const std::string& key, const std::string& name) {
   bool ok = !name.empty() && name.size() <= 40;
-  for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
-  if (!ok) r.fail(key, "expected 1 to 40 characters of letters, digits, '-' and '_', got '" + name + "'");
+  for (char c : name)
+    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
+  if (!ok)
+    r.fail(key, "expected 1 to 40 characters of letters, digits, '-' and '_', got '" + name + "'");
 }
 
 /**
@@ -78,7 +80,8 @@ std::vector<std::string> stringList(ConfigReader& r, const std::string& key) {
   if (raw.is_null()) return out;
   if (!raw.is_array()) r.fail(key, "expected an array of strings, got " + jsonTypeName(raw));
   for (const auto& v : raw) {
-    if (!v.is_string()) r.fail(key, "expected an array of strings, got an element " + jsonTypeName(v));
+    if (!v.is_string())
+      r.fail(key, "expected an array of strings, got an element " + jsonTypeName(v));
     out.push_back(v.get<std::string>());
   }
   return out;
@@ -102,15 +105,17 @@ SuiteExpectation parseExpectation(ConfigReader& r, const std::string& text) {
                   split(right, e.rightVariant, e.rightMetric) &&
                   (op == "<" || op == "<=" || op == ">" || op == ">=");
   if (!ok) {
-    r.fail("expect", "'" + text +
-                         "': expected \"VARIANT.METRIC OP VARIANT.METRIC\" with OP one of < <= > >=");
+    r.fail(
+        "expect",
+        "'" + text + "': expected \"VARIANT.METRIC OP VARIANT.METRIC\" with OP one of < <= > >=");
   }
   return e;
 }
 
 /** Reads a table-array element (or fails naming it). */
 const nlohmann::json& element(const nlohmann::json& arr, std::size_t i, const std::string& where) {
-  if (!arr.at(i).is_object()) throw Error(where + ": expected a table, got " + jsonTypeName(arr.at(i)));
+  if (!arr.at(i).is_object())
+    throw Error(where + ": expected a table, got " + jsonTypeName(arr.at(i)));
   return arr.at(i);
 }
 
@@ -161,7 +166,8 @@ Suite parseSuite(std::string_view text, const fs::path& file) {
     r.rejectUnknown();
   }
   {
-    ConfigReader r(root.contains("defaults") ? root.at("defaults") : kEmpty, where + ": [defaults]");
+    ConfigReader r(root.contains("defaults") ? root.at("defaults") : kEmpty,
+                   where + ": [defaults]");
     s.defaults = readPatch(r, "set", nullptr);
     r.rejectUnknown();
   }
@@ -189,7 +195,8 @@ Suite parseSuite(std::string_view text, const fs::path& file) {
     e.title = er.string("title", e.name);
     e.claim = er.string("claim", "");
     e.metrics = stringList(er, "metrics");
-    if (e.metrics.empty()) er.fail("metrics", "missing (the metric keys to report, e.g. \"eval/clean_acc\")");
+    if (e.metrics.empty())
+      er.fail("metrics", "missing (the metric keys to report, e.g. \"eval/clean_acc\")");
     const std::string baseFile = er.string("base", "");
     const nlohmann::json& vars = er.raw("variant");
     if (!vars.is_null() && (!vars.is_array() || vars.empty()))
@@ -258,7 +265,9 @@ std::vector<PlannedRun> planSuite(const Suite& suite, const SuitePlanOptions& op
                   names + ")");
     }
   }
-  const int seeds = options.seeds > 0 ? options.seeds : options.quick ? suite.quickSeeds : suite.seeds;
+  const int seeds = options.seeds > 0 ? options.seeds
+                    : options.quick   ? suite.quickSeeds
+                                      : suite.seeds;
   const fs::path outRoot = options.outDir.empty() ? suite.outDir : options.outDir;
   const std::string size = options.quick ? "quick" : "full";
   std::vector<PlannedRun> plan;
@@ -297,8 +306,8 @@ std::vector<PlannedRun> planSuite(const Suite& suite, const SuitePlanOptions& op
         run.hash = configHash(run.config);
         run.config.outDir = outRoot / e.name / v.name /
                             ("seed-" + std::to_string(seed) + "-" + run.hash.substr(0, 8));
-        run.tags = {"suite:" + suite.name, "exp:" + e.name, "variant:" + v.name,
-                    "seed:" + std::to_string(seed), "size:" + size, "cfg:" + run.hash};
+        run.tags = {"suite:" + suite.name,          "exp:" + e.name, "variant:" + v.name,
+                    "seed:" + std::to_string(seed), "size:" + size,  "cfg:" + run.hash};
         plan.push_back(std::move(run));
       }
     }

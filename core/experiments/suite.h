@@ -77,7 +77,7 @@ Suite parseSuite(std::string_view toml, const std::filesystem::path& file);
 /** How to expand a suite. */
 struct SuitePlanOptions {
   bool quick = false;
-  int seeds = 0;  ///< 0: the suite's (quick: [quick].seeds); else seeds 1..N
+  int seeds = 0;                  ///< 0: the suite's (quick: [quick].seeds); else seeds 1..N
   std::vector<std::string> only;  ///< experiment names to keep (empty: all); unknown ones: Error
   std::filesystem::path outDir;   ///< empty: the suite's out_dir
 };
@@ -86,8 +86,8 @@ struct SuitePlanOptions {
 struct PlannedRun {
   std::string experiment, variant;
   int seed = 1;
-  ExperimentConfig config;  ///< resolved (overrides applied, validated), outDir set
-  std::string hash;         ///< 16 hex digits of what determines the result (see configHash)
+  ExperimentConfig config;        ///< resolved (overrides applied, validated), outDir set
+  std::string hash;               ///< 16 hex digits of what determines the result (see configHash)
   std::vector<std::string> tags;  ///< suite:, exp:, variant:, seed:, size:, cfg: tags
   std::string sizeName() const;
 };

@@ -23,10 +23,14 @@ std::string num(double v) {
 std::string escape(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '<') out += "&lt;";
-    else if (c == '>') out += "&gt;";
-    else if (c == '&') out += "&amp;";
-    else out += c;
+    if (c == '<')
+      out += "&lt;";
+    else if (c == '>')
+      out += "&gt;";
+    else if (c == '&')
+      out += "&amp;";
+    else
+      out += c;
   }
   return out;
 }
@@ -67,8 +71,8 @@ std::string renderExperimentSvg(const ExperimentResult& result) {
     const double v = i / 4.0;
     svg << "<line x1=\"" << num(left) << "\" x2=\"" << num(left + plotW) << "\" y1=\"" << num(y(v))
         << "\" y2=\"" << num(y(v)) << "\" stroke=\"#ddd\"/>\n"
-        << "<text x=\"" << num(left - 6) << "\" y=\"" << num(y(v) + 4)
-        << "\" text-anchor=\"end\">" << kTicks[i] << "</text>\n";
+        << "<text x=\"" << num(left - 6) << "\" y=\"" << num(y(v) + 4) << "\" text-anchor=\"end\">"
+        << kTicks[i] << "</text>\n";
   }
   for (std::size_t m = 0; m < metrics.size(); ++m) {
     const double x0 = left + groupW * m + (groupW - barsW) / 2;

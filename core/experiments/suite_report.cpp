@@ -42,10 +42,14 @@ std::string checkExpectation(const ExperimentResult& e, const SuiteExpectation& 
   std::string numbers = "(" + formatMeanStd(l) + " vs " + formatMeanStd(r) + ")";
   if (l.n == 0 || r.n == 0) return "not measured " + numbers;
   bool holds = false;
-  if (x.op == "<") holds = l.mean < r.mean;
-  else if (x.op == "<=") holds = l.mean <= r.mean;
-  else if (x.op == ">") holds = l.mean > r.mean;
-  else holds = l.mean >= r.mean;
+  if (x.op == "<")
+    holds = l.mean < r.mean;
+  else if (x.op == "<=")
+    holds = l.mean <= r.mean;
+  else if (x.op == ">")
+    holds = l.mean > r.mean;
+  else
+    holds = l.mean >= r.mean;
   const bool equalOk = (x.op == "<=" || x.op == ">=") && l.mean == r.mean;
   if (!holds) return "**does not hold** " + numbers;
   if (!equalOk && std::fabs(l.mean - r.mean) <= l.std + r.std)
@@ -128,7 +132,8 @@ SuiteResults collectResults(const Suite& suite, const std::vector<PlannedRun>& p
         vr.runIds.push_back(info->id);
         revisions.insert(info->codeRevision);
         hosts.insert(info->host);
-        if (info->finishedMs) vr.wallSeconds.push_back((*info->finishedMs - info->startedMs) / 1000.0);
+        if (info->finishedMs)
+          vr.wallSeconds.push_back((*info->finishedMs - info->startedMs) / 1000.0);
         std::map<std::string, double> last;
         for (const MetricSummary& m : store.metricSummaries(info->id)) last[m.key] = m.last.value;
         for (const std::string& metric : e.metrics)
@@ -153,7 +158,8 @@ std::string renderMarkdown(const Suite& suite, const SuiteResults& results,
   std::ostringstream md;
   md << "# " << suite.title << "\n\n";
   if (!suite.description.empty()) md << suite.description << "\n\n";
-  md << "Generated from the run store by\n\n```sh\n" << command
+  md << "Generated from the run store by\n\n```sh\n"
+     << command
      << "\n```\n\nEvery number below is the final evaluation of a finished run (the value at its "
         "last step), as mean ± sample standard deviation over seeds; nothing here is edited by "
         "hand.\n\n";

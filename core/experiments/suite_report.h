@@ -26,8 +26,8 @@ MeanStd meanStd(const std::vector<double>& values);
 /** One variant of an experiment as found in the store. */
 struct VariantResult {
   std::string name, describe;
-  std::vector<std::int64_t> runIds;  ///< finished runs used, by seed
-  std::vector<int> missingSeeds;     ///< planned seeds without a finished run
+  std::vector<std::int64_t> runIds;                   ///< finished runs used, by seed
+  std::vector<int> missingSeeds;                      ///< planned seeds without a finished run
   std::map<std::string, std::vector<double>> values;  ///< metric -> final value per run
   std::vector<double> wallSeconds;                    ///< per run: finished - started
 };

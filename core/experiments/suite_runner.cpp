@@ -15,9 +15,12 @@ namespace {
 
 RunStatus toRunStatus(TrainStatus s) {
   switch (s) {
-    case TrainStatus::kFinished: return RunStatus::kFinished;
-    case TrainStatus::kCancelled: return RunStatus::kCancelled;
-    case TrainStatus::kFailed: break;
+    case TrainStatus::kFinished:
+      return RunStatus::kFinished;
+    case TrainStatus::kCancelled:
+      return RunStatus::kCancelled;
+    case TrainStatus::kFailed:
+      break;
   }
   return RunStatus::kFailed;
 }
@@ -26,7 +29,8 @@ template <typename Trainer>
 TrainOutcome train(const PlannedRun& run, RunStore& store, std::int64_t runId, TrainObserver* next,
                    const std::atomic<bool>* cancel) {
   Trainer trainer(run.config, next);
-  trainer.setStateExtra({{"run_id", runId}, {"store", std::filesystem::absolute(store.path()).string()}});
+  trainer.setStateExtra(
+      {{"run_id", runId}, {"store", std::filesystem::absolute(store.path()).string()}});
   StoreTrainObserver observer(store, runId, next);
   trainer.setObserver(&observer);
   return trainer.run(cancel);
@@ -40,14 +44,15 @@ std::optional<RunInfo> findFinishedRun(RunStore& store, const PlannedRun& run) {
   filter.status = RunStatus::kFinished;
   std::optional<RunInfo> newest;
   for (RunInfo& info : store.listRuns(filter)) {
-    if (std::find(info.tags.begin(), info.tags.end(), run.tags.front()) == info.tags.end()) continue;
+    if (std::find(info.tags.begin(), info.tags.end(), run.tags.front()) == info.tags.end())
+      continue;
     newest = std::move(info);  // listRuns orders by id
   }
   return newest;
 }
 
-SuiteOutcome runSuite(const std::vector<PlannedRun>& plan, RunStore& store,
-                      SuiteObserver* observer, const std::atomic<bool>* cancel) {
+SuiteOutcome runSuite(const std::vector<PlannedRun>& plan, RunStore& store, SuiteObserver* observer,
+                      const std::atomic<bool>* cancel) {
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
   SuiteOutcome outcome;
@@ -70,8 +75,10 @@ SuiteOutcome runSuite(const std::vector<PlannedRun>& plan, RunStore& store,
     record.kind = run.config.isGrpo() ? "grpo" : "sft";
     record.config = run.config.toJson();
     record.config["experiment_file"] = std::filesystem::absolute(run.config.source).string();
-    record.config["suite"] = {{"experiment", run.experiment}, {"variant", run.variant},
-                              {"seed", run.seed}, {"hash", run.hash}};
+    record.config["suite"] = {{"experiment", run.experiment},
+                              {"variant", run.variant},
+                              {"seed", run.seed},
+                              {"hash", run.hash}};
     record.tags = run.tags;
     const std::int64_t runId = store.createRun(record);
     const auto started = Clock::now();
@@ -87,8 +94,10 @@ SuiteOutcome runSuite(const std::vector<PlannedRun>& plan, RunStore& store,
     const RunStatus status = toRunStatus(result.status);
     store.finishRun(runId, status, result.message);
     const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    if (status == RunStatus::kFinished) ++outcome.trained;
-    else if (status == RunStatus::kFailed) ++outcome.failed;
+    if (status == RunStatus::kFinished)
+      ++outcome.trained;
+    else if (status == RunStatus::kFailed)
+      ++outcome.failed;
     if (observer) observer->onRunDone(i, total, run, runId, status, seconds, result.message);
     if (status == RunStatus::kCancelled) {
       outcome.cancelled = true;

@@ -56,7 +56,6 @@ std::optional<RunInfo> findFinishedRun(RunStore& store, const PlannedRun& run);
  * cancelled) and the suite. Store errors are thrown.
  */
 SuiteOutcome runSuite(const std::vector<PlannedRun>& plan, RunStore& store,
-                      SuiteObserver* observer = nullptr,
-                      const std::atomic<bool>* cancel = nullptr);
+                      SuiteObserver* observer = nullptr, const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace nmar::core

@@ -19,9 +19,12 @@ std::string tinySuite(const std::string& extra = "") {
   return "[suite]\nname = \"t\"\nseeds = 3\n"
          "[quick]\nseeds = 1\nset = { \"train.steps\" = 12, \"eval.every\" = 0, "
          "\"eval.examples\" = 8, \"eval.traces\" = 1, \"optim.warmup\" = 2 }\n"
-         "[[experiment]]\nname = \"neg\"\nbase = \"" + kBase + "\"\n"
+         "[[experiment]]\nname = \"neg\"\nbase = \"" +
+         kBase +
+         "\"\n"
          "metrics = [\"eval/clean_acc\", \"eval/recovery_hard\", \"eval/deviation_logprob\"]\n"
-         "expect = [\"masked.eval/deviation_logprob < naive.eval/deviation_logprob\"]\n" + extra +
+         "expect = [\"masked.eval/deviation_logprob < naive.eval/deviation_logprob\"]\n" +
+         extra +
          "  [[experiment.variant]]\n  name = \"masked\"\n  set = { \"train.loss\" = \"masked\" }\n"
          "  [[experiment.variant]]\n  name = \"naive\"\n  set = { train = { loss = \"naive\" } }\n";
 }
@@ -168,7 +171,8 @@ struct BadSuite {
 
 TEST_F(Cli, ExperimentsRejectMalformedSuitesNamingFileAndField) {
   const std::vector<BadSuite> cases = {
-      {"missing-base", std::regex_replace(tinySuite(), std::regex(kBase), "/nope/base.toml"),
+      {"missing-base",
+       std::regex_replace(tinySuite(), std::regex(kBase), "/nope/base.toml"),
        {"suite.toml", "experiment", "'neg'", "base", "/nope/base.toml"}},
       {"unknown-override",
        std::regex_replace(tinySuite(), std::regex("\"train.loss\" = \"masked\""),
@@ -178,14 +182,16 @@ TEST_F(Cli, ExperimentsRejectMalformedSuitesNamingFileAndField) {
        std::regex_replace(tinySuite(), std::regex("\"train.loss\" = \"masked\""),
                           "\"train.loss\" = \"bogus\""),
        {"suite.toml", "variant 'masked'", "[train]", "loss", "bogus"}},
-      {"bad-deviation", std::regex_replace(tinySuite(), std::regex("\"train.loss\" = \"masked\""),
-                                           "\"deviation.kind\" = \"weird\""),
+      {"bad-deviation",
+       std::regex_replace(tinySuite(), std::regex("\"train.loss\" = \"masked\""),
+                          "\"deviation.kind\" = \"weird\""),
        {"suite.toml", "variant 'masked'", "[deviation]", "weird"}},
       {"unknown-field", tinySuite("colour = \"red\"\n"), {"suite.toml", "'neg'", "colour"}},
       {"unknown-table", "[suit]\nname = \"x\"\n" + tinySuite(), {"suite.toml", "[suit]"}},
       {"syntax", tinySuite() + "[[experiment\n", {"suite.toml:", "TOML syntax error"}},
       {"no-experiments", "[suite]\nname = \"x\"\n", {"suite.toml", "[[experiment]]", "missing"}},
-      {"bad-expect", std::regex_replace(tinySuite(), std::regex(" < naive"), " << naive"),
+      {"bad-expect",
+       std::regex_replace(tinySuite(), std::regex(" < naive"), " << naive"),
        {"suite.toml", "expect", "VARIANT.METRIC OP VARIANT.METRIC"}},
       {"expect-unknown-variant",
        std::regex_replace(tinySuite(), std::regex("< naive"), "< other"),
@@ -193,7 +199,8 @@ TEST_F(Cli, ExperimentsRejectMalformedSuitesNamingFileAndField) {
       {"duplicate-variant",
        std::regex_replace(tinySuite(), std::regex("name = \"naive\""), "name = \"masked\""),
        {"suite.toml", "'masked' is used twice"}},
-      {"bad-name", std::regex_replace(tinySuite(), std::regex("name = \"neg\""), "name = \"a b\""),
+      {"bad-name",
+       std::regex_replace(tinySuite(), std::regex("name = \"neg\""), "name = \"a b\""),
        {"suite.toml", "field 'name'", "'a b'"}},
   };
   for (const BadSuite& c : cases) {
@@ -212,8 +219,8 @@ TEST_F(Cli, ExperimentsRejectMalformedSuitesNamingFileAndField) {
   const Result only = run("experiments run " + path("suite.toml") + " --only nope --dry-run");
   EXPECT_EQ(only.code, 1);
   EXPECT_NE(only.out.find("no experiment 'nope'"), std::string::npos) << only.out;
-  const Result noStore = run("experiments report " + path("suite.toml") + " --store " +
-                             path("none.sqlite"));
+  const Result noStore =
+      run("experiments report " + path("suite.toml") + " --store " + path("none.sqlite"));
   EXPECT_EQ(noStore.code, 1);
   EXPECT_NE(noStore.out.find("none.sqlite"), std::string::npos) << noStore.out;
 }
