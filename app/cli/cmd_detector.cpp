@@ -209,7 +209,8 @@ void registerEval(CLI::App* parent) {
       "precision/recall at tau and the false-trigger rate on correct tokens, on injected\n"
       "deviations and on the model's natural errors. With --recovery also clean accuracy and\n"
       "recovery from a forced deviation (hard, soft and resample decoding), without and with the\n"
-      "trigger (forced UNDO, and with --verifier-bias a raised UNDO logit instead).");
+      "trigger (forced UNDO; the same with the model's own UNDO suppressed, verifier_only; and\n"
+      "with --verifier-bias a raised UNDO logit instead of a forced UNDO).");
   addCommon(cmd, opt->c);
   cmd->add_option("--detector", opt->detector, "Folder of the detector (default: the checkpoint)");
   cmd->add_option("--tau", opt->tau, "Threshold (default: the detector config's tau)");
@@ -257,6 +258,9 @@ void registerEval(CLI::App* parent) {
       es.verifier.tau = tau;
       es.verifier.name = dir;
       variants.push_back({"verifier_forced", es});
+      core::EvalSettings only = es;
+      only.undoLogitBias = -1e4;  // the model's own UNDO never wins: the verifier alone backtracks
+      variants.push_back({"verifier_only", only});
       if (!std::isnan(opt->bias)) {
         es.verifier.bias = opt->bias;
         variants.push_back({"verifier_bias", es});

@@ -192,6 +192,7 @@ EvalResult evaluate(Transformer model, const Tokenizer& tokenizer,
   base.sampler.seed = s.seed;
   base.deviationTopK = s.deviationTopK;
   base.verifier = s.verifier;
+  base.sampler.undoLogitBias = s.undoLogitBias;
   auto run = [&](const Row& row, const DecodeSettings& settings, Trace* keep,
                  const Example& ex) -> std::pair<Verdict, Trace> {
     PrunedDecoder dec(model, settings, &tokenizer);

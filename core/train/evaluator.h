@@ -34,6 +34,7 @@ struct EvalSettings {
   std::uint64_t seed = 0;  ///< forced-deviation steps and injection points
   bool recovery = true;    ///< run the forced-deviation decodes (hard and soft)
   bool recoveryResample = false;  ///< also decode the forced deviation in resample mode
+  double undoLogitBias = 0.0;     ///< added to the model's UNDO logit in every decode (sampler)
   /** The verifier trigger (issue 12) for every decode (clean and recovery); off by default. */
   VerifierSettings verifier;
 };
