@@ -3,7 +3,8 @@
 # on a stage-1 checkpoint that never saw UNDO, then measures on held-out examples the detector's
 # AUROC / precision / recall / false-trigger rate (injected deviations and natural errors) and the
 # clean accuracy and recovery (hard, soft, resample) with the model's own UNDO only, with the
-# verifier forcing UNDO above tau, and with the verifier raising the UNDO logit instead.
+# verifier forcing UNDO above tau, with the verifier alone (the model's UNDO suppressed), and with
+# the verifier raising the UNDO logit instead.
 #   sh experiments/detector-trigger.sh MASKED_CKPT PLAIN_CKPT OUT_DIR
 # The README's table came from ft3-masked/checkpoint-1200 (masked SFT on 3-digit addition from
 # addition-clean) and addition-clean's checkpoint-4000, with OMP_NUM_THREADS=1 on a CPU.
