@@ -26,14 +26,28 @@ RunStatus toRunStatus(TrainStatus s) {
 }
 
 template <typename Trainer>
-TrainOutcome train(const PlannedRun& run, RunStore& store, std::int64_t runId, TrainObserver* next,
-                   const std::atomic<bool>* cancel) {
+TrainOutcome train(const PlannedRun& run, RunStore& store, std::int64_t runId, bool resume,
+                   TrainObserver* next, const std::atomic<bool>* cancel) {
   Trainer trainer(run.config, next);
+  if (resume) trainer.resume();  // the newest checkpoint under the run's output folder
   trainer.setStateExtra(
       {{"run_id", runId}, {"store", std::filesystem::absolute(store.path()).string()}});
   StoreTrainObserver observer(store, runId, next);
   trainer.setObserver(&observer);
   return trainer.run(cancel);
+}
+
+/** The newest cancelled run of @p run's config whose output folder has a checkpoint. */
+std::optional<RunInfo> findCancelledRun(RunStore& store, const PlannedRun& run) {
+  RunFilter filter;
+  filter.tag = "cfg:" + run.hash;
+  filter.status = RunStatus::kCancelled;
+  std::optional<RunInfo> newest;
+  for (RunInfo& info : store.listRuns(filter)) newest = std::move(info);
+  if (!newest || !std::filesystem::is_directory(run.config.outDir)) return std::nullopt;
+  for (const auto& entry : std::filesystem::directory_iterator(run.config.outDir))
+    if (entry.path().filename().string().rfind("checkpoint-", 0) == 0) return newest;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -80,13 +94,17 @@ SuiteOutcome runSuite(const std::vector<PlannedRun>& plan, RunStore& store, Suit
                               {"seed", run.seed},
                               {"hash", run.hash}};
     record.tags = run.tags;
-    const std::int64_t runId = store.createRun(record);
+    // A cancelled run of this config continues from its checkpoint on its own run id.
+    const std::optional<RunInfo> cancelled = findCancelledRun(store, run);
+    const std::int64_t runId = cancelled ? cancelled->id : store.createRun(record);
+    if (cancelled) store.reopenRun(runId);
     const auto started = Clock::now();
     TrainObserver* next = observer ? observer->trainObserver() : nullptr;
     TrainOutcome result;
     try {
-      result = run.config.isGrpo() ? train<GrpoTrainer>(run, store, runId, next, cancel)
-                                   : train<SftTrainer>(run, store, runId, next, cancel);
+      const bool resume = cancelled.has_value();
+      result = run.config.isGrpo() ? train<GrpoTrainer>(run, store, runId, resume, next, cancel)
+                                   : train<SftTrainer>(run, store, runId, resume, next, cancel);
     } catch (const Error& e) {
       result.status = TrainStatus::kFailed;
       result.message = e.what();

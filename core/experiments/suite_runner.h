@@ -50,7 +50,9 @@ std::optional<RunInfo> findFinishedRun(RunStore& store, const PlannedRun& run);
 
 /**
  * Trains every run of @p plan that has no finished run in @p store (SFT or GRPO by its kind),
- * recording it with its tags; a skipped run gets any tags it lacks (another experiment's).
+ * recording it with its tags; a skipped run gets any tags it lacks (another experiment's). A run
+ * whose config has a cancelled run in the store with a checkpoint in its output folder continues
+ * from that checkpoint on the same run id (reopened; the trainer checks the checkpoint's config).
  * A run that fails (an Error from the trainer, a NaN loss) is recorded as failed and the suite
  * goes on with the next; raising @p cancel (may be null) stops the current run (recorded as
  * cancelled) and the suite. Store errors are thrown.

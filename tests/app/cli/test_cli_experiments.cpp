@@ -6,6 +6,7 @@
 
 #include "cli_test_support.h"
 #include "experiments/suite_report.h"
+#include "experiments/suite_runner.h"
 #include "store/run_store.h"
 
 namespace nmar::testing {
@@ -152,6 +153,49 @@ TEST_F(Cli, ExperimentsShippedSuitePlansAndSharesIdenticalRuns) {
   ASSERT_EQ(full.code, 0) << full.out;
   EXPECT_EQ(lines(full.out).size(), 9u);  // 3 variants x 3 seeds
   EXPECT_NE(full.out.find("steps 4000"), std::string::npos);
+}
+
+/** Raises the cancel flag once training reaches step 10 (as Ctrl-C would). */
+class CancelAtStep10 : public core::SuiteObserver, public core::TrainObserver {
+ public:
+  std::atomic<bool> cancel{false};
+  void onProgress(std::int64_t step, std::int64_t, double, double) override {
+    if (step >= 10) cancel = true;
+  }
+  core::TrainObserver* trainObserver() override { return this; }
+};
+
+TEST_F(Cli, ExperimentsCancelledRunContinuesOnItsRunId) {
+  const std::string file = path("suite.toml");
+  writeFile(file, tinySuite());
+  core::SuitePlanOptions options;
+  options.quick = true;
+  options.only = {"neg"};
+  options.outDir = path("out");
+  std::vector<core::PlannedRun> plan = core::planSuite(core::loadSuite(file), options);
+  ASSERT_EQ(plan.size(), 2u);
+  plan.resize(1);  // masked, seed 1
+  core::RunStore store(path("runs.sqlite"));
+  CancelAtStep10 observer;
+  const core::SuiteOutcome first = core::runSuite(plan, store, &observer, &observer.cancel);
+  EXPECT_TRUE(first.cancelled);
+  EXPECT_EQ(first.trained, 0);
+  std::vector<core::RunInfo> runs = store.listRuns();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].status, core::RunStatus::kCancelled);
+
+  const core::SuiteOutcome second = core::runSuite(plan, store);
+  EXPECT_FALSE(second.cancelled);
+  EXPECT_EQ(second.trained, 1);
+  runs = store.listRuns();
+  ASSERT_EQ(runs.size(), 1u);  // the same run, continued
+  EXPECT_EQ(runs[0].status, core::RunStatus::kFinished);
+  store.flush();
+  std::int64_t lastEval = -1;
+  for (const core::MetricSummary& m : store.metricSummaries(runs[0].id))
+    if (m.key == "eval/clean_acc") lastEval = m.last.step;
+  EXPECT_EQ(lastEval, 12);  // [quick] train.steps
+  EXPECT_EQ(core::findFinishedRun(store, plan[0])->id, runs[0].id);
 }
 
 TEST(ExperimentsStats, MeanAndSampleStd) {
