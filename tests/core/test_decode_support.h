@@ -13,6 +13,7 @@
 #include "model/model_config.h"
 #include "model/transformer.h"
 #include "util/error.h"
+#include "test_common.h"  // errorOf, TempDir
 
 namespace nmar::core::testing {
 
@@ -83,16 +84,6 @@ inline void runToEnd(PrunedDecoder& decoder, const std::vector<std::int64_t>& pr
     decoder.step();
     if (afterStep) afterStep(decoder);
   }
-}
-
-/** The message of the Error @p f throws, or "no error". */
-inline std::string errorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
 }
 
 /** Number of pop steps of @p trace and its longest run of consecutive pops. */
