@@ -60,6 +60,18 @@ std::string experimentToml(const std::string& preset, const std::string& device)
          preset + "\"\n";
 }
 
+/** Seconds of @p steps calls of @p step after 2 warm-up calls, synchronised on @p dev. */
+template <class Step>
+double timed(int steps, const c10::Device& dev, Step step) {
+  step();
+  step();
+  sync(dev);
+  const auto t0 = Clock::now();
+  for (int i = 0; i < steps; ++i) step();
+  sync(dev);
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
 /** Masked SFT: real tokens per second and ms per step. */
 nlohmann::json sft(const Options& o, const std::string& preset, const c10::Device& dev) {
   const fs::path out = fs::temp_directory_path() / "nmar-bench-throughput";
@@ -69,14 +81,14 @@ nlohmann::json sft(const Options& o, const std::string& preset, const c10::Devic
                                    "fraction = 0.5\nmax_events = 2\n[train]\nsteps = 100000\n"
                                    "batch_size = 32\nmode = \"hard\"\n[eval]\nexamples = 1\n",
                                out / "sft.toml"));
-  t.trainStep();
-  t.trainStep();
-  sync(dev);
-  std::int64_t tokens = 0;
-  const auto t0 = Clock::now();
-  for (int i = 0; i < o.steps; ++i) tokens += t.trainStep().tokens;
-  sync(dev);
-  const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::int64_t tokens = 0, warmup = -1;
+  const double s = timed(o.steps, dev, [&] {
+    if (++warmup < 2) {
+      t.trainStep();  // the warm-up steps' tokens are not counted
+    } else {
+      tokens += t.trainStep().tokens;
+    }
+  });
   return {{"tokens_per_s", tokens / s}, {"ms_per_step", 1000.0 * s / o.steps},
           {"parameters", t.model()->parameterCount()}};
 }
@@ -91,13 +103,7 @@ nlohmann::json grpo(const Options& o, const std::string& preset, const c10::Devi
                                     "[train]\nsteps = 100000\nmode = \"hard\"\n"
                                     "[eval]\nexamples = 1\n",
                                 out / "grpo.toml"));
-  t.trainStep();
-  t.trainStep();
-  sync(dev);
-  const auto t0 = Clock::now();
-  for (int i = 0; i < o.steps; ++i) t.trainStep();
-  sync(dev);
-  const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+  const double s = timed(o.steps, dev, [&] { t.trainStep(); });
   return {{"completions_per_s", 32.0 * o.steps / s}, {"ms_per_step", 1000.0 * s / o.steps}};
 }
 
