@@ -15,8 +15,8 @@ scripts/build.sh build/core-only -DNMAR_BUILD_GUI=OFF
 (cd build/core-only && ctest --output-on-failure -L core -j "$jobs")
 
 echo "== [2/4] full workbench (GUI on) =="
-scripts/build.sh build/full -DNMAR_BUILD_GUI=ON
-# core tests already ran in step 1 on identical objects (ccache); run the Qt suites here.
+# core tests already ran in step 1 on identical objects (ccache): build and run only the Qt suites.
+scripts/build.sh build/full -DNMAR_BUILD_GUI=ON -DNMAR_BUILD_CORE_TESTS=OFF
 (cd build/full && QT_QPA_PLATFORM=offscreen ctest --output-on-failure -LE core -j "$jobs")
 
 if [ "${NMAR_HARDENING:-1}" = 0 ]; then exit 0; fi
