@@ -12,7 +12,8 @@ jobs="${NMAR_JOBS:-$(nproc)}"
 
 echo "== [1/4] core without Qt (-DNMAR_BUILD_GUI=OFF) =="
 scripts/build.sh build/core-only -DNMAR_BUILD_GUI=OFF
-(cd build/core-only && ctest --output-on-failure -L core -j "$jobs")
+# every test of this tree: the core suites and the gpu-labelled ones (they skip without CUDA)
+(cd build/core-only && ctest --output-on-failure -j "$jobs")
 
 echo "== [2/4] full workbench (GUI on) =="
 # core tests already ran in step 1 on identical objects (ccache): build and run only the Qt suites.
