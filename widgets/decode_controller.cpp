@@ -17,8 +17,11 @@
 #include "viz/heatmap_view.h"
 #include "widgets/attention_panel.h"
 #include "widgets/decode_worker.h"
-#include "widgets/device_menu.h"
 #include "widgets/demo_locator.h"
+#include "widgets/detector_controller.h"
+#include "widgets/detector_scores.h"
+#include "widgets/detector_strip.h"
+#include "widgets/device_menu.h"
 #include "widgets/generation_stack_panel.h"
 #include "widgets/main_window.h"
 #include "widgets/replay_bar.h"
@@ -164,6 +167,8 @@ void DecodeController::createMenuActions() {
       if (m_modelReady) openCheckpoint(m_model.dir);  // the same model, on the new device
     });
   }
+  m_detector = new DetectorController(m_window, m_worker, m_stack->detectorStrip(), this);
+  connect(m_detector, &DetectorController::errorShown, this, &DecodeController::errorShown);
 
   m_exportPlot = new QAction(tr("Export &plot…"), this);
   m_exportPlot->setObjectName(QStringLiteral("exportPlot"));
@@ -327,6 +332,8 @@ void DecodeController::onTraceRead() {
   }
   m_live = false;
   m_timeline.reset(*read.trace);
+  // A replayed trace shows its scores at the tau its decode used (issue 12).
+  if (const auto tau = traceVerifierTau(*read.trace)) m_stack->detectorStrip()->setTau(*tau);
   traceChanged(false);
   m_replay->setPosition(m_timeline.stepCount());
   setPosition(m_timeline.stepCount(), false);
@@ -401,6 +408,7 @@ void DecodeController::onRunningChanged(bool running) {
 void DecodeController::traceChanged(bool live) {
   const int n = m_timeline.stepCount();
   m_allDepths = m_timeline.snapshot(n).depths;
+  m_stack->detectorStrip()->setTrace(m_timeline.trace(), std::min(m_position, n));
   m_stepLabels.clear();
   for (const core::TraceStep& s : m_timeline.trace().steps)
     m_stepLabels << (s.kind == core::StepKind::kPop ? QStringLiteral("⟲")
@@ -450,6 +458,7 @@ void DecodeController::updateActions() {
   for (QAction* a : {run.run, run.step, run.pause, run.reset, m_inject})
     a->setStatusTip(m_modelReady ? a->text().remove(QLatin1Char('&')) : tr("load a model first"));
   m_stack->setControlsEnabled(m_modelReady, m_running);
+  m_detector->setModelReady(m_modelReady);
   const bool haveTrace = m_timeline.stepCount() > 0;
   m_exportTrace->setEnabled(haveTrace);
   m_exportPlot->setEnabled(haveTrace);

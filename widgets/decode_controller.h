@@ -25,6 +25,7 @@ namespace nmar::widgets {
 
 class AttentionPanel;
 class DecodeWorker;
+class DetectorController;
 class DeviceMenu;
 class GenerationStackPanel;
 class MainWindow;
@@ -71,6 +72,8 @@ class DecodeController : public QObject {
   TracePicker* tracePicker() const { return m_picker; }
   /** Run → Device: where checkpoints are loaded (choosing another reloads the model there). */
   DeviceMenu* deviceMenu() const { return m_deviceMenu; }
+  /** Run → Load deviation detector…: the decode's deviation detector (issue 12). */
+  DetectorController* detectorController() const { return m_detector; }
   /** The device the next checkpoint loads on ("auto", "cpu", "cuda:N"). */
   QString decodeDevice() const;
 
@@ -160,6 +163,7 @@ class DecodeController : public QObject {
   QFutureWatcher<CatalogRead>* m_catalogReader = nullptr;
   TracePicker* m_picker = nullptr;
   DeviceMenu* m_deviceMenu = nullptr;
+  DetectorController* m_detector = nullptr;
 };
 
 }  // namespace nmar::widgets

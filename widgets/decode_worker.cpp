@@ -1,5 +1,7 @@
 #include "widgets/decode_worker.h"
 
+#include <filesystem>
+
 #include <torch/torch.h>
 
 #include <QFileInfo>
@@ -9,8 +11,9 @@
 #include "model/pretrained.h"
 #include "model/undo_token.h"
 #include "nmar/masks.h"
-#include "util/error.h"
+#include "train/detector.h"
 #include "util/device.h"
+#include "util/error.h"
 #include "util/log.h"
 
 namespace nmar::widgets {
@@ -46,6 +49,8 @@ struct DecodeWorker::Engine {
   std::int64_t eosId = -1;
   std::unique_ptr<core::PrunedDecoder> decoder;
   std::unique_ptr<CollectingSink> sink;
+  std::shared_ptr<const core::DetectorVerifier> detector;  // null: no detector
+  DetectorInfo detectorInfo;
 };
 
 DecodeWorker::DecodeWorker() = default;
@@ -97,7 +102,58 @@ void DecodeWorker::loadCheckpoint(const QString& dir, const QString& device) {
     const QString message = qs(e.what());
     core::logger("gui.decode")->error("could not open checkpoint: {}", message.toStdString());
     Q_EMIT loadFailed(message);
+    return;
   }
+  // The checkpoint folder's own detector (`nmar detector train` writes it there by default).
+  const std::filesystem::path folder = dir.toStdString();
+  const bool config = std::filesystem::exists(folder / core::kDetectorConfigFile);
+  const bool weights = std::filesystem::exists(folder / core::kDetectorWeightsFile);
+  if (config || weights) {
+    loadDetector(dir);  // one of the two missing: the error names the missing file
+  } else {
+    Q_EMIT detectorChanged(DetectorInfo{});
+  }
+}
+
+void DecodeWorker::installDetector(const QString& dir) {
+  if (!m_engine)
+    throw core::Error(dir.toStdString() +
+                      ": no model loaded (a detector is checked against the model's hidden "
+                      "size: open the checkpoint folder first)");
+  const core::DetectorHead head =
+      core::loadDetector(dir.toStdString(), m_engine->model.model->config().hiddenSize);
+  DetectorInfo info;
+  info.dir = QFileInfo(dir).absoluteFilePath();
+  info.hiddenSize = head->config().hiddenSize;
+  info.innerSize = head->config().innerSize;
+  info.tau = head->config().tau;
+  m_engine->detector = std::make_shared<core::DetectorVerifier>(head);
+  m_engine->detectorInfo = info;
+}
+
+void DecodeWorker::loadDetector(const QString& dir) {
+  try {
+    installDetector(dir);
+  } catch (const std::exception& e) {
+    const QString message = qs(e.what());
+    core::logger("gui.decode")->error("could not load the detector: {}", message.toStdString());
+    Q_EMIT detectorFailed(message);
+    // A detector that failed replaces none: the previous one (if any) stays in use.
+    Q_EMIT detectorChanged(m_engine ? m_engine->detectorInfo : DetectorInfo{});
+    return;
+  }
+  core::logger("gui.decode")
+      ->info("loaded deviation detector {} ({}, default tau {})", dir.toStdString(),
+             m_engine->detectorInfo.summary().toStdString(), m_engine->detectorInfo.tau);
+  Q_EMIT detectorChanged(m_engine->detectorInfo);
+}
+
+void DecodeWorker::unloadDetector() {
+  if (m_engine) {
+    m_engine->detector.reset();
+    m_engine->detectorInfo = {};
+  }
+  Q_EMIT detectorChanged(DetectorInfo{});
 }
 
 void DecodeWorker::configure(const QString& prompt, const DecodeOptions& options) {
@@ -132,6 +188,15 @@ bool DecodeWorker::ensureStarted() {
     s.undoId = m_engine->info.undoId;
     s.eosId = m_engine->eosId;
     s.deviationTopK = m_options.deviationTopK;
+    if (m_engine->detector) {
+      const VerifierOptions& v = m_options.verifier;
+      s.verifier.verifier = m_engine->detector;
+      // "scores only": tau 1 never fires (the trigger needs a score > tau).
+      s.verifier.tau = v.trigger == VerifierTrigger::kOff ? 1.0 : v.tau;
+      if (v.trigger == VerifierTrigger::kBias) s.verifier.bias = v.bias;
+      s.verifier.name = m_engine->detectorInfo.dir.toStdString();
+      s.verifier.validate();
+    }
     s.recordAttention = true;
     s.modelName = m_engine->info.dir.toStdString();
     s.tokenizerName = m_engine->info.dir.toStdString() + " (" + tok.kind() + ")";

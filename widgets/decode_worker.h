@@ -23,7 +23,9 @@ namespace nmar::widgets {
  * operation happens on that thread. requestPause() and requestCancel() are the only members safe
  * to call from another thread: an atomic flag checked once per step, so Pause answers within one
  * step and leaves decoder, cache and trace consistent (the decode can be resumed). Steps reach the
- * GUI as stepsReady() batches, at most ~30 per second while running. Every error (bad checkpoint,
+ * GUI as stepsReady() batches, at most ~30 per second while running. With a deviation detector
+ * loaded (the checkpoint folder's own, or loadDetector()), a decode scores every push and uses
+ * the options' VerifierOptions as its trigger. Every error (bad checkpoint,
  * prompt the tokenizer cannot encode, bad settings, a failing step) is reported through failed()
  * or loadFailed() with a message; nothing throws across the thread boundary.
  */
@@ -47,6 +49,14 @@ class DecodeWorker : public QObject {
    * "cuda:N"; see core::parseDevice): modelLoaded() or loadFailed().
    */
   void loadCheckpoint(const QString& dir, const QString& device = QStringLiteral("cpu"));
+  /**
+   * Loads the deviation detector in @p dir (detector_config.json + detector.safetensors) for the
+   * loaded model: detectorChanged() or detectorFailed() with a message naming the file (missing,
+   * corrupt, hidden size not the model's). The detector scores the pushes of the next decode.
+   */
+  void loadDetector(const QString& dir);
+  /** Forgets the loaded detector (detectorChanged() with no detector). */
+  void unloadDetector();
   /** Remembers the prompt and options for the next start (Step/Run/Inject when not started). */
   void configure(const QString& prompt, const nmar::widgets::DecodeOptions& options);
   /** Takes one step (starting the decode first if needed). */
@@ -70,6 +80,13 @@ class DecodeWorker : public QObject {
  Q_SIGNALS:
   void modelLoaded(const nmar::widgets::ModelInfo& info);
   void loadFailed(const QString& message);
+  /**
+   * The detector the next decode uses changed: after every modelLoaded() (the checkpoint
+   * folder's own detector when it has one, else none), loadDetector() and unloadDetector().
+   */
+  void detectorChanged(const nmar::widgets::DetectorInfo& detector);
+  /** A detector could not be loaded; @p message names the file and what is wrong with it. */
+  void detectorFailed(const QString& message);
   /** A decode started: @p header holds identity, settings and prompt, no steps. */
   void started(const nmar::core::Trace& header);
   /** New steps in order (a coalesced batch). */
@@ -97,6 +114,8 @@ class DecodeWorker : public QObject {
   void afterStep();
   std::int64_t encodeInjection(const QString& text);
   void fail(const QString& what, const std::exception& e);
+  /** Loads the detector of @p dir into the engine; throws Error naming the file. */
+  void installDetector(const QString& dir);
 
   std::unique_ptr<Engine> m_engine;
   std::atomic<bool> m_pause{false};

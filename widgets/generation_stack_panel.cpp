@@ -16,6 +16,7 @@
 #include <QVBoxLayout>
 
 #include "widgets/depth_strip.h"
+#include "widgets/detector_strip.h"
 #include "widgets/stack_view.h"
 
 namespace nmar::widgets {
@@ -67,6 +68,8 @@ GenerationStackPanel::GenerationStackPanel(QWidget* parent) : QWidget(parent) {
   m_scroll->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
   m_scroll->setFixedHeight(m_stackView->sizeHint().height() + 22);
   layout->addWidget(m_scroll);
+  m_detector = new DetectorStrip;
+  layout->addWidget(m_detector);
 
   auto* bottom = new QHBoxLayout;
   m_hover = new QLabel(tr("hover a token for its probability, alternatives and entropy"));
@@ -86,6 +89,7 @@ GenerationStackPanel::GenerationStackPanel(QWidget* parent) : QWidget(parent) {
 
   connect(m_stackView, &StackView::chipHovered, this, &GenerationStackPanel::showHover);
   connect(m_depth, &DepthStrip::stepClicked, this, &GenerationStackPanel::seekRequested);
+  connect(m_detector, &DetectorStrip::stepClicked, this, &GenerationStackPanel::seekRequested);
   setControlsEnabled(false, false);
 }
 
@@ -195,6 +199,7 @@ DecodeOptions GenerationStackPanel::options() const {
   o.maxNewTokens = m_maxNew->value();
   o.undoBias = m_undoBias->value();
   o.stopAtEos = m_stopAtEos->isChecked();
+  o.verifier = m_detector->verifierOptions();
   return o;
 }
 
@@ -207,6 +212,7 @@ void GenerationStackPanel::setOptions(const DecodeOptions& o) {
   m_maxNew->setValue(o.maxNewTokens);
   m_undoBias->setValue(o.undoBias);
   m_stopAtEos->setChecked(o.stopAtEos);
+  m_detector->setVerifierOptions(o.verifier);
 }
 
 void GenerationStackPanel::setControlsEnabled(bool modelReady, bool running) {
@@ -224,6 +230,7 @@ void GenerationStackPanel::showSnapshot(const StackSnapshot& snapshot, const QLi
                                         bool animate) {
   m_stackView->setSnapshot(snapshot, animate);
   m_depth->setDepths(allDepths, snapshot.applied);
+  m_detector->setApplied(snapshot.applied);
   int forced = 0;
   for (const TokenChip& c : snapshot.stack) forced += c.forced;
   for (const PrunedPair& p : snapshot.pruned) forced += p.token.forced;
@@ -249,6 +256,9 @@ void GenerationStackPanel::saveSettings() const {
   settings.setValue(QStringLiteral("maxNewTokens"), o.maxNewTokens);
   settings.setValue(QStringLiteral("undoBias"), o.undoBias);
   settings.setValue(QStringLiteral("stopAtEos"), o.stopAtEos);
+  settings.setValue(QStringLiteral("verifierTau"), o.verifier.tau);
+  settings.setValue(QStringLiteral("verifierTrigger"), int(o.verifier.trigger));
+  settings.setValue(QStringLiteral("verifierBias"), o.verifier.bias);
 }
 
 void GenerationStackPanel::restoreSettings() {
@@ -264,6 +274,12 @@ void GenerationStackPanel::restoreSettings() {
   o.maxNewTokens = settings.value(QStringLiteral("maxNewTokens"), o.maxNewTokens).toInt();
   o.undoBias = settings.value(QStringLiteral("undoBias"), o.undoBias).toDouble();
   o.stopAtEos = settings.value(QStringLiteral("stopAtEos"), o.stopAtEos).toBool();
+  o.verifier.tau = settings.value(QStringLiteral("verifierTau"), o.verifier.tau).toDouble();
+  const int trigger =
+      settings.value(QStringLiteral("verifierTrigger"), int(o.verifier.trigger)).toInt();
+  if (trigger >= 0 && trigger <= int(VerifierTrigger::kOff))
+    o.verifier.trigger = VerifierTrigger(trigger);
+  o.verifier.bias = settings.value(QStringLiteral("verifierBias"), o.verifier.bias).toDouble();
   setOptions(o);  // the spin boxes clamp anything out of range
   setPrompt(settings.value(QStringLiteral("prompt"), prompt()).toString());
 }

@@ -18,13 +18,14 @@ class QSpinBox;
 namespace nmar::widgets {
 
 class DepthStrip;
+class DetectorStrip;
 class StackView;
 
 /**
  * The controls of a decode and the stack it builds. The panel only asks (signals); the decode
- * controller does. It shows a StackSnapshot (the stack lane, the pruned lane, the depth strip)
- * and a hover line with the hovered chip's probability, top-k alternatives and entropy.
- * GUI thread only.
+ * controller does. It shows a StackSnapshot (the stack lane, the pruned lane, the depth strip),
+ * the detector strip (scores of the trace's pushes, tau; fed by the controller) and a hover line
+ * with the hovered chip's probability, top-k alternatives and entropy. GUI thread only.
  */
 class GenerationStackPanel : public QWidget {
   Q_OBJECT
@@ -54,6 +55,8 @@ class GenerationStackPanel : public QWidget {
 
   StackView* stackView() const { return m_stackView; }
   DepthStrip* depthStrip() const { return m_depth; }
+  /** The deviation detector's per-token strip, tau and trigger (issue 12). */
+  DetectorStrip* detectorStrip() const { return m_detector; }
   QLabel* hoverLabel() const { return m_hover; }
   QPushButton* stepButton() const { return m_step; }
   QPushButton* runButton() const { return m_run; }
@@ -97,6 +100,7 @@ class GenerationStackPanel : public QWidget {
   QScrollArea* m_scroll = nullptr;
   StackView* m_stackView = nullptr;
   DepthStrip* m_depth = nullptr;
+  DetectorStrip* m_detector = nullptr;
   QLabel* m_hover = nullptr;
   QLabel* m_summary = nullptr;
 };

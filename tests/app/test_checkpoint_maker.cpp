@@ -2,9 +2,12 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
+
 #include "model/pretrained.h"
 #include "model/undo_token.h"
 #include "tokenizer/char_tokenizer.h"
+#include "train/detector.h"
 
 namespace nmar::testing {
 
@@ -20,6 +23,25 @@ std::string writeUndoCheckpoint(const std::string& dir) {
     p.model->eval();
     core::addUndoToken(p);
     core::savePretrained(dir, p.model, p.tokenizer.get());
+    return {};
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+std::string writeDetector(const std::string& dir, const std::string& checkpointDir, double score,
+                          double tau, int hiddenDelta) {
+  try {
+    const core::Pretrained p = core::loadPretrained(checkpointDir);
+    core::DetectorConfig config;
+    config.hiddenSize = p.model->config().hiddenSize + hiddenDelta;
+    config.tau = tau;
+    core::DetectorHead head(config, 1);
+    torch::NoGradGuard noGrad;
+    core::TensorMap tensors = head->stateDict();  // aliases of the parameters
+    tensors.at("score.weight").zero_();
+    tensors.at("score.bias").fill_(std::log(score / (1.0 - score)));
+    core::saveDetector(dir, head);
     return {};
   } catch (const std::exception& e) {
     return e.what();
