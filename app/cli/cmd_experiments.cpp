@@ -99,9 +99,13 @@ int runSuiteCommand(const SuiteArgs& a) {
   const core::Suite suite = core::loadSuite(a.suite);
   const std::vector<core::PlannedRun> runs = plan(suite, a);
   if (a.dryRun) {
-    for (const auto& r : runs)
+    for (const auto& r : runs) {
       std::cout << r.config.name << "  steps " << r.config.train.steps << "  cfg " << r.hash
-                << "  out " << r.config.outDir.string() << "\n";
+                << "  out " << r.config.outDir.string();
+      if (r.fromIndex >= 0) std::cout << "  from " << runs.at(r.fromIndex).config.name;
+      if (!r.undoInit.empty()) std::cout << "  undo_init " << r.undoInit;
+      std::cout << "\n";
+    }
     return 0;
   }
   core::RunStore store(storePathOf(a));

@@ -7,7 +7,9 @@
 #include "data/curriculum.h"
 #include "data/deviation.h"
 #include "data/example_source.h"
+#include "experiments/suite_metric.h"
 #include "store/sha256.h"
+#include "train/token_init_report.h"
 #include "util/error.h"
 #include "util/json_file.h"
 
@@ -119,6 +121,63 @@ const nlohmann::json& element(const nlohmann::json& arr, std::size_t i, const st
   return arr.at(i);
 }
 
+/** "EXP.VARIANT" split; false when it is not of that form. */
+bool splitRef(const std::string& ref, std::string& exp, std::string& variant) {
+  const auto dot = ref.find('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 == ref.size()) return false;
+  exp = ref.substr(0, dot);
+  variant = ref.substr(dot + 1);
+  return true;
+}
+
+const SuiteVariant* findVariant(const Suite& s, const std::string& exp, const std::string& variant,
+                                const SuiteExperiment** experiment = nullptr) {
+  for (const SuiteExperiment& e : s.experiments) {
+    if (e.name != exp) continue;
+    for (const SuiteVariant& v : e.variants)
+      if (v.name == variant) {
+        if (experiment) *experiment = &e;
+        return &v;
+      }
+  }
+  return nullptr;
+}
+
+/**
+ * Every `from` names an existing variant, and following them never comes back: else an Error
+ * naming the experiment and variant (and the cycle).
+ */
+void checkStages(const Suite& s) {
+  const std::string where = s.file.string();
+  for (const SuiteExperiment& e : s.experiments) {
+    for (const SuiteVariant& v : e.variants) {
+      if (v.from.empty()) continue;
+      const std::string at = where + ": experiment '" + e.name + "' variant '" + v.name + "'";
+      std::string exp, variant;
+      if (!splitRef(v.from, exp, variant))
+        throw Error(at + ": field 'from': '" + v.from +
+                    "': expected \"EXPERIMENT.VARIANT\" (e.g. \"pretrain.clean\")");
+      if (!findVariant(s, exp, variant))
+        throw Error(at + ": field 'from': '" + v.from + "': no variant '" + variant +
+                    "' in an experiment '" + exp + "' of this suite");
+      // Follow the chain; coming back to a node seen on it is a cycle.
+      std::vector<std::string> chain = {e.name + "." + v.name};
+      const SuiteVariant* at_v = &v;
+      while (!at_v->from.empty()) {
+        if (std::find(chain.begin(), chain.end(), at_v->from) != chain.end()) {
+          std::string cycle;
+          for (const auto& c : chain) cycle += c + " -> ";
+          throw Error(at + ": field 'from': the stages form a cycle: " + cycle + at_v->from);
+        }
+        chain.push_back(at_v->from);
+        splitRef(at_v->from, exp, variant);
+        at_v = findVariant(s, exp, variant);
+        if (!at_v) break;  // reported when that variant's own `from` is checked
+      }
+    }
+  }
+}
+
 }  // namespace
 
 std::string PlannedRun::sizeName() const {
@@ -197,7 +256,13 @@ Suite parseSuite(std::string_view text, const fs::path& file) {
     e.metrics = stringList(er, "metrics");
     if (e.metrics.empty())
       er.fail("metrics", "missing (the metric keys to report, e.g. \"eval/clean_acc\")");
+    for (std::string& m : e.metrics) m = parseMetricSpec(m, at + ": field 'metrics'").text;
     const std::string baseFile = er.string("base", "");
+    const nlohmann::json expSet = readPatch(er, "set", nullptr);
+    const nlohmann::json expQuick = readPatch(er, "quick", nullptr);
+    const std::string expFrom = er.string("from", "");
+    const std::string expUndoInit = er.string("undo_init", "");
+    const int expEvents = static_cast<int>(er.integer("recovery_events", 0, 0, 64));
     const nlohmann::json& vars = er.raw("variant");
     if (!vars.is_null() && (!vars.is_array() || vars.empty()))
       er.fail("variant", "expected one or more [[experiment.variant]] tables");
@@ -214,10 +279,36 @@ Suite parseSuite(std::string_view text, const fs::path& file) {
         vat = at + ": variant '" + var.name + "'";
         variantBase = vr.string("base", baseFile);
         var.set = readPatch(vr, "set", &var.describe);
+        var.from = vr.string("from", expFrom);
+        var.undoInit = vr.string("undo_init", expUndoInit);
+        var.recoveryEvents = static_cast<int>(vr.integer("recovery_events", expEvents, 0, 64));
         vr.rejectUnknown();
       } else {
         var.name = "default";
+        var.from = expFrom;
+        var.undoInit = expUndoInit;
+        var.recoveryEvents = expEvents;
       }
+      if (!var.undoInit.empty()) {
+        try {
+          parseTokenInitStrategy(var.undoInit);
+        } catch (const Error& err) {
+          throw Error(vat + ": field 'undo_init': " + err.what());
+        }
+        if (var.from.empty())
+          throw Error(vat +
+                      ": field 'undo_init': needs `from` (the stage whose checkpoint gets "
+                      "the token)");
+      }
+      nlohmann::json merged = expSet;
+      mergePatch(merged, var.set);
+      var.set = std::move(merged);
+      // The report's "overrides" column: the variant's own, its stage and UNDO init.
+      if (!var.from.empty())
+        var.describe += (var.describe.empty() ? "" : ", ") + ("from " + var.from);
+      if (!var.undoInit.empty())
+        var.describe += (var.describe.empty() ? "" : ", ") + ("undo init " + var.undoInit);
+      var.quick = expQuick;
       if (!variantNames.insert(var.name).second)
         throw Error(vat + ": field 'name': '" + var.name + "' is used twice");
       if (variantBase.empty())
@@ -231,11 +322,17 @@ Suite parseSuite(std::string_view text, const fs::path& file) {
       SuiteExpectation x = parseExpectation(er, text);
       for (const std::string* v : {&x.leftVariant, &x.rightVariant})
         if (!variantNames.count(*v)) er.fail("expect", "'" + text + "': no variant '" + *v + "'");
+      for (std::string* m : {&x.leftMetric, &x.rightMetric})
+        if (std::find(e.metrics.begin(), e.metrics.end(), canonicalMetric(*m)) == e.metrics.end())
+          er.fail("expect", "'" + text + "': '" + *m + "' is not one of the experiment's metrics");
+        else
+          *m = canonicalMetric(*m);
       e.expect.push_back(std::move(x));
     }
     er.rejectUnknown();
     s.experiments.push_back(std::move(e));
   }
+  checkStages(s);
   return s;
 }
 
@@ -244,15 +341,47 @@ Suite loadSuite(const fs::path& file) {
   return parseSuite(text, file);
 }
 
-std::string configHash(const ExperimentConfig& config) {
+std::string configHash(const ExperimentConfig& config) { return configHash(config, {}); }
+
+std::string configHash(const ExperimentConfig& config, const std::string& fromHash) {
   nlohmann::json j = config.toJson();
   j["run"].erase("name");
   j["run"].erase("out_dir");
-  j["model"]["checkpoint"] = config.model.checkpoint.empty()
+  // A staged run is identified by its stage's hash, not by where that stage's folder is.
+  j["model"]["checkpoint"] = !fromHash.empty() ? "suite-run:" + fromHash
+                             : config.model.checkpoint.empty()
                                  ? std::string()
                                  : fs::absolute(config.model.checkpoint).string();
   return sha256Hex(j.dump()).substr(0, 16);
 }
+
+namespace {
+
+/** The variants to plan, stages first (each at most once), as (experiment, variant, only-dep). */
+struct PlanNode {
+  const SuiteExperiment* experiment;
+  const SuiteVariant* variant;
+  bool dependencyOnly;
+};
+
+void addNode(const Suite& suite, const SuiteExperiment& e, const SuiteVariant& v, bool dep,
+             std::vector<PlanNode>& out) {
+  for (PlanNode& n : out) {
+    if (n.variant != &v) continue;
+    n.dependencyOnly = n.dependencyOnly && dep;
+    return;
+  }
+  if (!v.from.empty()) {  // parseSuite checked that it exists and that there is no cycle
+    std::string exp, variant;
+    splitRef(v.from, exp, variant);
+    const SuiteExperiment* fromExp = nullptr;
+    const SuiteVariant* fromVar = findVariant(suite, exp, variant, &fromExp);
+    addNode(suite, *fromExp, *fromVar, true, out);
+  }
+  out.push_back({&e, &v, dep});
+}
+
+}  // namespace
 
 std::vector<PlannedRun> planSuite(const Suite& suite, const SuitePlanOptions& options) {
   for (const std::string& name : options.only) {
@@ -270,46 +399,79 @@ std::vector<PlannedRun> planSuite(const Suite& suite, const SuitePlanOptions& op
                                       : suite.seeds;
   const fs::path outRoot = options.outDir.empty() ? suite.outDir : options.outDir;
   const std::string size = options.quick ? "quick" : "full";
-  std::vector<PlannedRun> plan;
+  std::vector<PlanNode> nodes;
   for (const SuiteExperiment& e : suite.experiments) {
-    if (!options.only.empty() &&
-        std::find(options.only.begin(), options.only.end(), e.name) == options.only.end())
-      continue;
-    for (const SuiteVariant& v : e.variants) {
-      const std::string where = suite.file.string() + ": experiment '" + e.name + "' variant '" +
-                                v.name + "' (base " + v.base.string() + ")";
-      const std::string baseText = readFileBytes(v.base, where + ": base file");
-      const nlohmann::json baseJson = tomlTextToJson(baseText, v.base);
-      for (int seed = 1; seed <= seeds; ++seed) {
-        nlohmann::json j = baseJson;
-        mergePatch(j, suite.defaults);
-        mergePatch(j, v.set);
-        if (options.quick) mergePatch(j, suite.quick);
-        j["run"]["seed"] = seed;
-        j["run"]["name"] = suite.name + "/" + e.name + "/" + v.name + "/s" + std::to_string(seed);
-        if (!j.contains("checkpoint")) j["checkpoint"] = {{"every", 0}, {"keep", 1}};
-        PlannedRun run;
-        run.experiment = e.name;
-        run.variant = v.name;
-        run.seed = seed;
-        try {
-          run.config = experimentFromJson(j, v.base.string());
-          if (!run.config.isGrpo()) {
-            DeviationSettings::fromJson(run.config.deviation, v.base.string() + ": [deviation]");
-            Curriculum::fromJson(run.config.curriculum, v.base.string() + ": [curriculum]");
-            makeExampleSource(run.config.data, run.config.seed, v.base.parent_path(),
-                              v.base.string() + ": [data]");
-          }
-        } catch (const Error& err) {
-          throw Error(where + " with the overrides applied: " + err.what());
-        }
-        run.hash = configHash(run.config);
-        run.config.outDir = outRoot / e.name / v.name /
-                            ("seed-" + std::to_string(seed) + "-" + run.hash.substr(0, 8));
-        run.tags = {"suite:" + suite.name,          "exp:" + e.name, "variant:" + v.name,
-                    "seed:" + std::to_string(seed), "size:" + size,  "cfg:" + run.hash};
-        plan.push_back(std::move(run));
+    const bool selected =
+        options.only.empty() ||
+        std::find(options.only.begin(), options.only.end(), e.name) != options.only.end();
+    if (!selected) continue;
+    for (const SuiteVariant& v : e.variants) addNode(suite, e, v, false, nodes);
+  }
+  std::vector<PlannedRun> plan;
+  for (const PlanNode& node : nodes) {
+    const SuiteExperiment& e = *node.experiment;
+    const SuiteVariant& v = *node.variant;
+    const std::string where = suite.file.string() + ": experiment '" + e.name + "' variant '" +
+                              v.name + "' (base " + v.base.string() + ")";
+    const std::string baseText = readFileBytes(v.base, where + ": base file");
+    const nlohmann::json baseJson = tomlTextToJson(baseText, v.base);
+    for (int seed = 1; seed <= seeds; ++seed) {
+      nlohmann::json j = baseJson;
+      mergePatch(j, suite.defaults);
+      mergePatch(j, v.set);
+      if (options.quick) {
+        mergePatch(j, suite.quick);
+        mergePatch(j, v.quick);
       }
+      j["run"]["seed"] = seed;
+      j["run"]["name"] = suite.name + "/" + e.name + "/" + v.name + "/s" + std::to_string(seed);
+      if (!j.contains("checkpoint")) j["checkpoint"] = {{"every", 0}, {"keep", 1}};
+      PlannedRun run;
+      run.experiment = e.name;
+      run.variant = v.name;
+      run.seed = seed;
+      run.undoInit = v.undoInit;
+      run.dependencyOnly = node.dependencyOnly;
+      std::string fromHash;
+      if (!v.from.empty()) {
+        std::string exp, variant;
+        splitRef(v.from, exp, variant);
+        for (std::size_t i = 0; i < plan.size(); ++i)
+          if (plan[i].experiment == exp && plan[i].variant == variant && plan[i].seed == seed)
+            run.fromIndex = static_cast<int>(i);
+        const PlannedRun& from = plan.at(run.fromIndex);  // planned before: addNode's order
+        fromHash = from.hash;
+        j["model"] = {
+            {"checkpoint", fs::absolute(from.config.outDir /
+                                        ("checkpoint-" + std::to_string(from.config.train.steps)))
+                               .string()}};
+        if (!v.undoInit.empty()) j["model"]["undo_init"] = v.undoInit;
+      }
+      try {
+        run.config = experimentFromJson(j, v.base.string());
+        if (!run.config.isGrpo()) {
+          DeviationSettings::fromJson(run.config.deviation, v.base.string() + ": [deviation]");
+          Curriculum::fromJson(run.config.curriculum, v.base.string() + ": [curriculum]");
+          makeExampleSource(run.config.data, run.config.seed, v.base.parent_path(),
+                            v.base.string() + ": [data]");
+        }
+      } catch (const Error& err) {
+        throw Error(where + " with the overrides applied: " + err.what());
+      }
+      run.hash = configHash(run.config, fromHash);
+      run.recoveryEvents = v.recoveryEvents;
+      // A fresh UNDO row (the config's undo_init alone does not re-initialise an existing one)
+      // and what the run measures at its end are part of its identity.
+      if (!v.undoInit.empty())
+        run.hash = sha256Hex(run.hash + ":reinit_undo=" + v.undoInit).substr(0, 16);
+      if (v.recoveryEvents > 0)
+        run.hash = sha256Hex(run.hash + ":recovery_events=" + std::to_string(v.recoveryEvents))
+                       .substr(0, 16);
+      run.config.outDir = outRoot / e.name / v.name /
+                          ("seed-" + std::to_string(seed) + "-" + run.hash.substr(0, 8));
+      run.tags = {"suite:" + suite.name,          "exp:" + e.name, "variant:" + v.name,
+                  "seed:" + std::to_string(seed), "size:" + size,  "cfg:" + run.hash};
+      plan.push_back(std::move(run));
     }
   }
   return plan;

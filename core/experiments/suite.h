@@ -15,7 +15,21 @@
  *                  expect = ["masked.eval/deviation_logprob < naive.eval/deviation_logprob"]
  *     [[experiment.variant]] name = "naive", set = { "train.loss" = "naive" }  # base = ... too
  * An override key is a dotted path into the experiment file ("train.loss" is [train].loss); the
- * value replaces the field (tables merge). Overrides apply in the order defaults, variant, quick.
+ * value replaces the field (tables merge). Overrides apply in the order defaults, experiment
+ * `set`, variant `set`, suite [quick], experiment `quick` (the last two only with --quick).
+ *
+ * Stages: `from = "EXPERIMENT.VARIANT"` (on a variant, or on the experiment for all its variants)
+ * makes a run start from the final checkpoint of that variant's run with the same seed ([model]
+ * checkpoint is set to it); the plan puts such dependencies first, and `--only` pulls them in.
+ * `undo_init = "random" | "mean" | "semantic" | "hewitt"` (with `from`) re-initialises (or adds)
+ * the UNDO token of that checkpoint with the strategy before training and logs the token-init
+ * report (init/kl_shift, init/p_undo_mean, ...) at step 0. A cycle or an unknown reference is an
+ * error naming the experiment and variant. `recovery_events = N` (experiment or variant) evaluates
+ * the final checkpoint with N forced deviations per answer (suite_post_eval.h) and logs
+ * post/recovery_multi, post/clean_acc, post/forced_per_seq, post/undo_per_seq at the last step.
+ *
+ * Metrics are logged keys or values derived from their series (suite_metric.h), e.g.
+ * "max(train/loss,..100)" or "steps_to(eval/detection_rate>=0.5)".
  */
 #include <cstdint>
 #include <filesystem>
@@ -34,6 +48,10 @@ struct SuiteVariant {
   std::filesystem::path base;  ///< the experiment TOML (absolute or relative to the cwd)
   nlohmann::json set = nlohmann::json::object();  ///< patch: nested tables of new values
   std::string describe;  ///< the overrides as "train.loss=naive, ..." (for the report)
+  nlohmann::json quick = nlohmann::json::object();  ///< the experiment's `quick` patch
+  std::string from;        ///< "EXPERIMENT.VARIANT" to start from (empty: none)
+  std::string undoInit;    ///< re-initialise UNDO with this strategy first (empty: no)
+  int recoveryEvents = 0;  ///< > 0: evaluate recovery from this many forced deviations at the end
 };
 
 /** An expected relation between two variant metrics: "A.metric < B.metric". */
@@ -45,7 +63,7 @@ struct SuiteExpectation {
 /** One experiment of a suite. */
 struct SuiteExperiment {
   std::string name, title, claim;
-  std::vector<std::string> metrics;  ///< metric keys reported (final value of each run)
+  std::vector<std::string> metrics;  ///< metrics reported (canonical MetricSpec texts)
   std::vector<SuiteVariant> variants;
   std::vector<SuiteExpectation> expect;
 };
@@ -89,14 +107,20 @@ struct PlannedRun {
   ExperimentConfig config;        ///< resolved (overrides applied, validated), outDir set
   std::string hash;               ///< 16 hex digits of what determines the result (see configHash)
   std::vector<std::string> tags;  ///< suite:, exp:, variant:, seed:, size:, cfg: tags
+  int fromIndex = -1;             ///< the plan index of the run it starts from (-1: none)
+  std::string undoInit;           ///< SuiteVariant::undoInit
+  int recoveryEvents = 0;         ///< SuiteVariant::recoveryEvents
+  bool dependencyOnly = false;    ///< planned only as a stage of a selected run (--only)
   std::string sizeName() const;
 };
 
 /**
- * Expands @p suite into runs (experiments, then variants, then seeds 1..N), reading each base
- * file, applying the overrides and validating the result (the data, deviation and curriculum
- * tables too). Errors name the suite file, experiment, variant and override, followed by the base
- * file's own message.
+ * Expands @p suite into runs (experiments, then variants, then seeds 1..N; a variant's `from`
+ * stage before it), reading each base file, applying the overrides and validating the result (the
+ * data, deviation and curriculum tables too). A staged run's [model] checkpoint is the planned
+ * final checkpoint of its stage (checkpoint-<steps> in that run's folder; the runner takes the
+ * path the store recorded), and its hash covers the stage's hash instead of that path. Errors name
+ * the suite file, experiment, variant and override, followed by the base file's own message.
  */
 std::vector<PlannedRun> planSuite(const Suite& suite, const SuitePlanOptions& options);
 
@@ -105,6 +129,9 @@ std::vector<PlannedRun> planSuite(const Suite& suite, const SuitePlanOptions& op
  * with the same hash train the same model. Used to find finished runs to skip and to report.
  */
 std::string configHash(const ExperimentConfig& config);
+
+/** The same for a run that starts from the planned run whose hash is @p fromHash. */
+std::string configHash(const ExperimentConfig& config, const std::string& fromHash);
 
 /** Merges @p patch into @p target: objects merge key by key, everything else is replaced. */
 void mergePatch(nlohmann::json& target, const nlohmann::json& patch);

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include "experiments/suite_metric.h"
+
 namespace nmar::core {
 namespace {
 
@@ -97,7 +99,7 @@ std::string renderExperimentSvg(const ExperimentResult& result) {
     const std::string& name = metrics[m];
     svg << "<text x=\"" << num(x0 + barW * result.variants.size() / 2) << "\" y=\""
         << num(top + plotH + 16) << "\" text-anchor=\"middle\">"
-        << escape(name.substr(name.rfind('/') + 1)) << "</text>\n";
+        << escape(parseMetricSpec(name, "plot").label()) << "</text>\n";
   }
   for (std::size_t vi = 0; vi < result.variants.size(); ++vi) {  // legend
     const double ly = top + 14 * vi;

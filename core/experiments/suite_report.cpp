@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 
+#include "experiments/suite_metric.h"
 #include "experiments/suite_plot.h"
 #include "experiments/suite_runner.h"
 #include "store/run_store.h"
@@ -17,12 +18,6 @@ std::string fixed(double v, int decimals = 3) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
   return buf;
-}
-
-/** "eval/clean_acc" -> "clean_acc" for table headers. */
-std::string shortName(const std::string& metric) {
-  const auto slash = metric.rfind('/');
-  return slash == std::string::npos ? metric : metric.substr(slash + 1);
 }
 
 const VariantResult* variantNamed(const ExperimentResult& e, const std::string& name) {
@@ -120,7 +115,7 @@ SuiteResults collectResults(const Suite& suite, const std::vector<PlannedRun>& p
       vr.describe = v.describe;
       bool planned = false;
       for (const PlannedRun& run : plan) {
-        if (run.experiment != e.name || run.variant != v.name) continue;
+        if (run.experiment != e.name || run.variant != v.name || run.dependencyOnly) continue;
         planned = true;
         seeds.insert(run.seed);
         if (er.baseConfig.is_null()) er.baseConfig = run.config.toJson();
@@ -134,10 +129,18 @@ SuiteResults collectResults(const Suite& suite, const std::vector<PlannedRun>& p
         hosts.insert(info->host);
         if (info->finishedMs)
           vr.wallSeconds.push_back((*info->finishedMs - info->startedMs) / 1000.0);
-        std::map<std::string, double> last;
-        for (const MetricSummary& m : store.metricSummaries(info->id)) last[m.key] = m.last.value;
-        for (const std::string& metric : e.metrics)
-          vr.values[metric].push_back(last.count(metric) ? last.at(metric) : std::nan(""));
+        std::vector<MetricSpec> specs;
+        std::vector<std::string> keys;
+        for (const std::string& metric : e.metrics) {
+          specs.push_back(parseMetricSpec(metric, suite.file.string()));
+          if (std::find(keys.begin(), keys.end(), specs.back().key) == keys.end())
+            keys.push_back(specs.back().key);
+        }
+        std::map<std::string, std::vector<MetricPoint>> series;
+        for (MetricSeries& s : store.metricSeries({info->id}, keys))
+          series[s.key] = std::move(s.points);
+        for (const MetricSpec& spec : specs)
+          vr.values[spec.text].push_back(evaluateMetric(spec, series[spec.key]));
       }
       if (planned) er.variants.push_back(std::move(vr));
     }
@@ -181,14 +184,22 @@ std::string renderMarkdown(const Suite& suite, const SuiteResults& results,
     md << "## " << ++number << ". " << x.title << "\n\n";
     if (!x.claim.empty()) md << x.claim << "\n\n";
     md << "| variant | overrides | seeds |";
-    for (const auto& m : x.metrics) md << " " << shortName(m) << " |";
+    for (const auto& m : x.metrics)
+      md << " " << parseMetricSpec(m, suite.file.string()).label() << " |";
     md << " wall s / run |\n|---|---|---|";
     for (std::size_t i = 0; i < x.metrics.size(); ++i) md << "---|";
     md << "---|\n";
     for (const VariantResult& v : e.variants) {
       md << "| " << v.name << " | " << (v.describe.empty() ? "-" : "`" + v.describe + "`") << " | "
          << v.runIds.size() << " |";
-      for (const auto& m : x.metrics) md << " " << formatMeanStd(metricOf(&v, m)) << " |";
+      for (const auto& m : x.metrics) {
+        const MeanStd ms = metricOf(&v, m);
+        md << " " << formatMeanStd(ms);
+        // Seeds without a value (a threshold never reached, a key never logged) are left out.
+        if (ms.n > 0 && ms.n < static_cast<int>(v.runIds.size()))
+          md << " (" << ms.n << " of " << v.runIds.size() << ")";
+        md << " |";
+      }
       md << " " << fixed(meanStd(v.wallSeconds).mean, 0) << " |\n";
     }
     md << "\nMetrics: ";

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <memory>
 
+#include "experiments/suite_post_eval.h"
+#include "experiments/suite_stage.h"
 #include "store/run_store.h"
 #include "train/grpo_trainer.h"
 #include "train/sft_trainer.h"
@@ -26,9 +28,9 @@ RunStatus toRunStatus(TrainStatus s) {
 }
 
 template <typename Trainer>
-TrainOutcome train(const PlannedRun& run, RunStore& store, std::int64_t runId, bool resume,
+TrainOutcome train(const ExperimentConfig& config, RunStore& store, std::int64_t runId, bool resume,
                    TrainObserver* next, const std::atomic<bool>* cancel) {
-  Trainer trainer(run.config, next);
+  Trainer trainer(config, next);
   if (resume) trainer.resume();  // the newest checkpoint under the run's output folder
   trainer.setStateExtra(
       {{"run_id", runId}, {"store", std::filesystem::absolute(store.path()).string()}});
@@ -84,30 +86,79 @@ SuiteOutcome runSuite(const std::vector<PlannedRun>& plan, RunStore& store, Suit
       continue;
     }
     if (observer) observer->onRunStart(i, total, run);
+    // A staged run starts from its stage's checkpoint (and a fresh UNDO row when asked).
+    ExperimentConfig config = run.config;
+    std::string stageError;
+    std::optional<TokenInitReport> initReport;
+    if (run.fromIndex >= 0) {
+      try {
+        config.model.checkpoint = stageCheckpoint(store, plan.at(run.fromIndex));
+        if (!run.undoInit.empty()) {
+          const std::filesystem::path to = config.outDir / "undo-init";
+          initReport =
+              reinitUndoCheckpoint(config.model.checkpoint, to, run.undoInit, run.config.seed);
+          config.model.checkpoint = to;
+        }
+      } catch (const Error& e) {
+        stageError = e.what();
+      }
+    }
     NewRun record;
-    record.name = run.config.name;
-    record.kind = run.config.isGrpo() ? "grpo" : "sft";
-    record.config = run.config.toJson();
-    record.config["experiment_file"] = std::filesystem::absolute(run.config.source).string();
+    record.name = config.name;
+    record.kind = config.isGrpo() ? "grpo" : "sft";
+    record.config = config.toJson();
+    record.config["experiment_file"] = std::filesystem::absolute(config.source).string();
     record.config["suite"] = {{"experiment", run.experiment},
                               {"variant", run.variant},
                               {"seed", run.seed},
                               {"hash", run.hash}};
+    if (run.fromIndex >= 0) record.config["suite"]["from"] = plan.at(run.fromIndex).config.name;
+    if (!run.undoInit.empty()) record.config["suite"]["undo_init"] = run.undoInit;
     record.tags = run.tags;
     // A cancelled run of this config continues from its checkpoint on its own run id.
     const std::optional<RunInfo> cancelled = findCancelledRun(store, run);
     const std::int64_t runId = cancelled ? cancelled->id : store.createRun(record);
     if (cancelled) store.reopenRun(runId);
+    if (initReport && !cancelled) {
+      const TokenInitReport& r = *initReport;
+      store.logMetrics(runId, 0,
+                       {{"init/kl_shift", r.klFull},
+                        {"init/kl_renorm", r.klRenormalised},
+                        {"init/p_undo_mean", r.pUndoMean},
+                        {"init/p_undo_max", r.pUndoMax},
+                        {"init/embedding_norm", r.embeddingNorm},
+                        {"init/mean_row_norm", r.meanRowNorm}});
+    }
     const auto started = Clock::now();
     TrainObserver* next = observer ? observer->trainObserver() : nullptr;
     TrainOutcome result;
-    try {
-      const bool resume = cancelled.has_value();
-      result = run.config.isGrpo() ? train<GrpoTrainer>(run, store, runId, resume, next, cancel)
-                                   : train<SftTrainer>(run, store, runId, resume, next, cancel);
-    } catch (const Error& e) {
+    if (!stageError.empty()) {
       result.status = TrainStatus::kFailed;
-      result.message = e.what();
+      result.message = stageError;
+    } else {
+      try {
+        const bool resume = cancelled.has_value();
+        result = config.isGrpo() ? train<GrpoTrainer>(config, store, runId, resume, next, cancel)
+                                 : train<SftTrainer>(config, store, runId, resume, next, cancel);
+      } catch (const Error& e) {
+        result.status = TrainStatus::kFailed;
+        result.message = e.what();
+      }
+    }
+    if (result.status == TrainStatus::kFinished && run.recoveryEvents > 0) {
+      try {
+        const std::filesystem::path final =
+            config.outDir / ("checkpoint-" + std::to_string(config.train.steps));
+        const MultiRecoveryResult m = evaluateMultiRecovery(config, final, run.recoveryEvents);
+        store.logMetrics(runId, config.train.steps,
+                         {{"post/recovery_multi", m.accuracy},
+                          {"post/clean_acc", m.cleanAccuracy},
+                          {"post/forced_per_seq", m.forcedPerSeq},
+                          {"post/undo_per_seq", m.undoPerSeq}});
+      } catch (const Error& e) {
+        result.status = TrainStatus::kFailed;
+        result.message = std::string("after training, recovery_events: ") + e.what();
+      }
     }
     const RunStatus status = toRunStatus(result.status);
     store.finishRun(runId, status, result.message);

@@ -1,0 +1,69 @@
+#include "experiments/suite_post_eval.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "data/example_source.h"
+#include "data/sequence.h"
+#include "data/task.h"
+#include "decode/pruned_decoder.h"
+#include "model/pretrained.h"
+#include "model/undo_token.h"
+#include "util/error.h"
+
+namespace nmar::core {
+
+MultiRecoveryResult evaluateMultiRecovery(const ExperimentConfig& config,
+                                          const std::filesystem::path& checkpoint, int events) {
+  Pretrained p = loadPretrained(checkpoint);
+  if (!p.tokenizer) throw Error(checkpoint.string() + ": the checkpoint has no tokenizer files");
+  const std::optional<std::int32_t> undo = undoTokenId(p);
+  if (!undo) throw Error(checkpoint.string() + ": the model has no UNDO token");
+  const std::optional<std::int64_t> eos = p.tokenizer->eosId();
+  const nlohmann::json& evalCfg = config.evalData.empty() ? config.data : config.evalData;
+  auto source = makeExampleSource(evalCfg, config.eval.seed, config.source.parent_path(),
+                                  config.source.string() + ": [eval_data]");
+  torch::NoGradGuard noGrad;
+  p.model->eval();
+  MultiRecoveryResult r;
+  double ok = 0, okClean = 0, forced = 0, pops = 0;
+  for (int i = 0; i < config.eval.examples; ++i) {
+    const Example ex = source->next();
+    const TrainingSequence seq = encodeExample(*p.tokenizer, ex, eos);
+    const std::vector<std::int64_t> prompt(seq.ids.begin(), seq.ids.begin() + seq.promptLength);
+    const int completion = static_cast<int>(seq.ids.size()) - seq.promptLength - (eos ? 1 : 0);
+    DecodeSettings s;
+    s.mode = TraceMode::kHard;
+    s.undoId = *undo;
+    s.eosId = eos ? *eos : -1;
+    s.sampler.temperature = 0.0;
+    s.sampler.seed = config.eval.seed + i;
+    s.deviationTopK = 5;
+    s.sampler.maxNewTokens = 2 * completion + 8 + 3 * events;
+    auto decode = [&](const DecodeSettings& settings) {
+      PrunedDecoder dec(p.model, settings, p.tokenizer.get());
+      dec.start(prompt, ex.prompt);
+      while (!dec.done()) dec.step();
+      return dec.trace();
+    };
+    okClean += verifyExample(ex, decode(s).outputText).correct ? 1 : 0;
+    for (int e = 0; e < std::min(events, completion); ++e)
+      s.forced.push_back(ForcedDeviation{3 * e, kRandomDeviation});
+    const Trace t = decode(s);
+    ok += verifyExample(ex, t.outputText).correct ? 1 : 0;
+    for (const TraceStep& st : t.steps) {
+      forced += st.forced ? 1 : 0;
+      pops += st.kind == StepKind::kPop ? 1 : 0;
+    }
+    ++r.examples;
+  }
+  const double n = r.examples > 0 ? r.examples : std::nan("");
+  r.accuracy = ok / n;
+  r.cleanAccuracy = okClean / n;
+  r.forcedPerSeq = forced / n;
+  r.undoPerSeq = pops / n;
+  return r;
+}
+
+}  // namespace nmar::core
