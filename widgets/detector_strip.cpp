@@ -61,6 +61,7 @@ DetectorStrip::DetectorStrip(QWidget* parent) : QWidget(parent) {
   tau->addWidget(m_tauBox);
   tau->addWidget(m_counts, 1);
   controls->addWidget(m_tauRow, 1);
+  controls->addSpacing(16);
 
   m_triggerRow = new QWidget;
   auto* trigger = new QHBoxLayout(m_triggerRow);
@@ -112,7 +113,8 @@ void DetectorStrip::setTrace(const core::Trace& trace, int applied) {
 void DetectorStrip::setApplied(int applied) { m_view->setApplied(applied); }
 
 void DetectorStrip::setDetector(const DetectorInfo& detector) {
-  const bool adopt = detector.loaded() && detector.dir != m_detector.dir;
+  // A recorded decode on show keeps the tau it was read with (its own decode's).
+  const bool adopt = detector.loaded() && detector.dir != m_detector.dir && !m_hasScores;
   m_detector = detector;
   if (adopt) setTau(detector.tau);
   refresh();

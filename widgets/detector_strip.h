@@ -38,7 +38,7 @@ class DetectorStrip : public QWidget {
   /** The replay or live position (steps applied). */
   void setApplied(int applied);
   /** The detector the decode worker holds (none: DetectorInfo{}); a newly loaded one (another
-   * folder than before) sets tau to its default. */
+   * folder than before) sets tau to its default unless the trace shown has scores. */
   void setDetector(const DetectorInfo& detector);
   const DetectorInfo& detector() const { return m_detector; }
 

@@ -241,6 +241,14 @@ void TestDetectorStrip::traceWithoutScoresHidesTheStrip() {
   QVERIFY(strip.triggerBox()->isVisible());
   QVERIFY(strip.explanationLabel()->text().contains(QStringLiteral("Step or Run decodes")));
   QCOMPARE(info.summary(), QStringLiteral("det (MLP 32, tau 0.35)"));
+
+  // A scored trace on show keeps its tau when another detector arrives (the demo opens both).
+  strip.setTrace(scoredTrace(), 7);
+  strip.setTau(0.7);
+  info.dir = QStringLiteral("/tmp/other");
+  strip.setDetector(info);
+  QCOMPARE(strip.tau(), 0.7);
+  QCOMPARE(strip.detector().dir, QStringLiteral("/tmp/other"));
 }
 
 void TestDetectorStrip::traceTauIsRead() {
