@@ -58,7 +58,9 @@ class ConsoleSuiteObserver : public core::SuiteObserver {
   explicit ConsoleSuiteObserver(bool quiet) : m_quiet(quiet), m_eval(quiet) {}
   void onRunStart(std::size_t i, std::size_t n, const core::PlannedRun& run) override {
     m_eval.setRun(run.config.name);
-    if (!m_quiet)
+    if (!m_quiet && run.evaluateOnly)
+      std::fprintf(stderr, "[%zu/%zu] %s: evaluating\n", i + 1, n, run.config.name.c_str());
+    else if (!m_quiet)
       std::fprintf(stderr, "[%zu/%zu] %s: training %lld steps\n", i + 1, n, run.config.name.c_str(),
                    static_cast<long long>(run.config.train.steps));
   }
@@ -104,6 +106,7 @@ int runSuiteCommand(const SuiteArgs& a) {
                 << "  out " << r.config.outDir.string();
       if (r.fromIndex >= 0) std::cout << "  from " << runs.at(r.fromIndex).config.name;
       if (!r.undoInit.empty()) std::cout << "  undo_init " << r.undoInit;
+      if (r.evaluateOnly) std::cout << "  evaluate_only";
       std::cout << "\n";
     }
     return 0;

@@ -263,6 +263,8 @@ Suite parseSuite(std::string_view text, const fs::path& file) {
     const std::string expFrom = er.string("from", "");
     const std::string expUndoInit = er.string("undo_init", "");
     const int expEvents = static_cast<int>(er.integer("recovery_events", 0, 0, 64));
+    const int expMatched = static_cast<int>(er.integer("compute_matched", 0, 0, 64));
+    const bool expEvalOnly = er.boolean("evaluate_only", false);
     const nlohmann::json& vars = er.raw("variant");
     if (!vars.is_null() && (!vars.is_array() || vars.empty()))
       er.fail("variant", "expected one or more [[experiment.variant]] tables");
@@ -282,13 +284,23 @@ Suite parseSuite(std::string_view text, const fs::path& file) {
         var.from = vr.string("from", expFrom);
         var.undoInit = vr.string("undo_init", expUndoInit);
         var.recoveryEvents = static_cast<int>(vr.integer("recovery_events", expEvents, 0, 64));
+        var.computeMatched = static_cast<int>(vr.integer("compute_matched", expMatched, 0, 64));
+        var.evaluateOnly = vr.boolean("evaluate_only", expEvalOnly);
         vr.rejectUnknown();
       } else {
         var.name = "default";
         var.from = expFrom;
         var.undoInit = expUndoInit;
         var.recoveryEvents = expEvents;
+        var.computeMatched = expMatched;
+        var.evaluateOnly = expEvalOnly;
       }
+      if (var.evaluateOnly && var.from.empty())
+        throw Error(vat + ": field 'evaluate_only': needs `from` (the checkpoint to evaluate)");
+      if (var.evaluateOnly && var.recoveryEvents == 0 && var.computeMatched == 0)
+        throw Error(vat +
+                    ": field 'evaluate_only': nothing to evaluate (set recovery_events or "
+                    "compute_matched)");
       if (!var.undoInit.empty()) {
         try {
           parseTokenInitStrategy(var.undoInit);
@@ -467,6 +479,12 @@ std::vector<PlannedRun> planSuite(const Suite& suite, const SuitePlanOptions& op
       if (v.recoveryEvents > 0)
         run.hash = sha256Hex(run.hash + ":recovery_events=" + std::to_string(v.recoveryEvents))
                        .substr(0, 16);
+      run.computeMatched = v.computeMatched;
+      if (v.computeMatched > 0)
+        run.hash = sha256Hex(run.hash + ":compute_matched=" + std::to_string(v.computeMatched))
+                       .substr(0, 16);
+      run.evaluateOnly = v.evaluateOnly;
+      if (v.evaluateOnly) run.hash = sha256Hex(run.hash + ":evaluate_only").substr(0, 16);
       run.config.outDir = outRoot / e.name / v.name /
                           ("seed-" + std::to_string(seed) + "-" + run.hash.substr(0, 8));
       run.tags = {"suite:" + suite.name,          "exp:" + e.name, "variant:" + v.name,

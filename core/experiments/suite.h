@@ -27,6 +27,9 @@
  * error naming the experiment and variant. `recovery_events = N` (experiment or variant) evaluates
  * the final checkpoint with N forced deviations per answer (suite_post_eval.h) and logs
  * post/recovery_multi, post/clean_acc, post/forced_per_seq, post/undo_per_seq at the last step.
+ * `compute_matched = N` runs compute_matched.h's comparison (post/cm_* keys) with up to N samples.
+ * `evaluate_only = true` (with `from`) trains nothing: the run (kind "eval") only records these
+ * evaluations of the stage's checkpoint, at step 0.
  *
  * Metrics are logged keys or values derived from their series (suite_metric.h), e.g.
  * "max(train/loss,..100)" or "steps_to(eval/detection_rate>=0.5)".
@@ -52,6 +55,8 @@ struct SuiteVariant {
   std::string from;        ///< "EXPERIMENT.VARIANT" to start from (empty: none)
   std::string undoInit;    ///< re-initialise UNDO with this strategy first (empty: no)
   int recoveryEvents = 0;  ///< > 0: evaluate recovery from this many forced deviations at the end
+  int computeMatched = 0;  ///< > 0: the compute-matched comparison with up to N samples at the end
+  bool evaluateOnly = false;  ///< no training: only the evaluations above, on the `from` checkpoint
 };
 
 /** An expected relation between two variant metrics: "A.metric < B.metric". */
@@ -110,6 +115,8 @@ struct PlannedRun {
   int fromIndex = -1;             ///< the plan index of the run it starts from (-1: none)
   std::string undoInit;           ///< SuiteVariant::undoInit
   int recoveryEvents = 0;         ///< SuiteVariant::recoveryEvents
+  int computeMatched = 0;         ///< SuiteVariant::computeMatched
+  bool evaluateOnly = false;      ///< SuiteVariant::evaluateOnly
   bool dependencyOnly = false;    ///< planned only as a stage of a selected run (--only)
   std::string sizeName() const;
 };

@@ -59,11 +59,19 @@ std::string setupLine(const nlohmann::json& c) {
                          : std::string("-");
   };
   const nlohmann::json& m = c.at("model");
-  if (!str(m, "checkpoint").empty() && str(m, "checkpoint") != "-")
-    s << "model from checkpoint `" << str(m, "checkpoint") << "`";
+  const std::string checkpoint = str(m, "checkpoint");
+  if (checkpoint.rfind("the final checkpoint of ", 0) == 0)
+    s << "model: " << checkpoint;
+  else if (!checkpoint.empty() && checkpoint != "-")
+    s << "model from checkpoint `" << checkpoint << "`";
   else
     s << "model " << str(m, "family") << "/" << str(m, "preset") << " from scratch";
   s << "; data `" << c.at("data").dump() << "`";
+  if (c.contains("evaluate_only")) {
+    s << "; no training (evaluations of that checkpoint on " << str(c.at("eval"), "examples")
+      << " held-out examples)";
+    return s.str();
+  }
   if (c.contains("deviation")) s << "; deviations `" << c.at("deviation").dump() << "`";
   if (c.contains("curriculum") && !c.at("curriculum").empty())
     s << "; curriculum `" << c.at("curriculum").dump() << "`";
@@ -118,7 +126,16 @@ SuiteResults collectResults(const Suite& suite, const std::vector<PlannedRun>& p
         if (run.experiment != e.name || run.variant != v.name || run.dependencyOnly) continue;
         planned = true;
         seeds.insert(run.seed);
-        if (er.baseConfig.is_null()) er.baseConfig = run.config.toJson();
+        if (er.baseConfig.is_null()) {
+          er.baseConfig = run.config.toJson();
+          // A staged run's checkpoint path is the planned one; name the stage instead.
+          if (run.fromIndex >= 0) {
+            const PlannedRun& from = plan.at(run.fromIndex);
+            er.baseConfig["model"]["checkpoint"] =
+                "the final checkpoint of " + from.experiment + "." + from.variant + " (same seed)";
+          }
+          if (run.evaluateOnly) er.baseConfig["evaluate_only"] = true;
+        }
         const std::optional<RunInfo> info = findFinishedRun(store, run);
         if (!info) {
           vr.missingSeeds.push_back(run.seed);

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <memory>
 
+#include "experiments/compute_matched.h"
 #include "experiments/suite_post_eval.h"
 #include "experiments/suite_stage.h"
 #include "store/run_store.h"
@@ -50,6 +51,32 @@ std::optional<RunInfo> findCancelledRun(RunStore& store, const PlannedRun& run) 
   for (const auto& entry : std::filesystem::directory_iterator(run.config.outDir))
     if (entry.path().filename().string().rfind("checkpoint-", 0) == 0) return newest;
   return std::nullopt;
+}
+
+/**
+ * The evaluations a run asks for after training (or instead of it), on @p checkpoint, logged at
+ * @p step. Throws Error (the run then fails).
+ */
+void runPostEvaluations(const PlannedRun& run, const ExperimentConfig& config,
+                        const std::filesystem::path& checkpoint, RunStore& store,
+                        std::int64_t runId, std::int64_t step) {
+  if (run.recoveryEvents > 0) {
+    const MultiRecoveryResult m = evaluateMultiRecovery(config, checkpoint, run.recoveryEvents);
+    store.logMetrics(runId, step,
+                     {{"post/recovery_multi", m.accuracy},
+                      {"post/clean_acc", m.cleanAccuracy},
+                      {"post/forced_per_seq", m.forcedPerSeq},
+                      {"post/undo_per_seq", m.undoPerSeq}});
+  }
+  if (run.computeMatched > 0) {
+    ComputeMatchedSettings settings;
+    settings.maxSamples = run.computeMatched;
+    const ComputeMatchedResult r = evaluateComputeMatched(config, checkpoint, settings);
+    std::vector<MetricValue> values;
+    const std::map<std::string, double> metrics = r.metrics();
+    for (const auto& [key, value] : metrics) values.push_back({key, value});
+    store.logMetrics(runId, step, values);
+  }
 }
 
 }  // namespace
@@ -105,7 +132,7 @@ SuiteOutcome runSuite(const std::vector<PlannedRun>& plan, RunStore& store, Suit
     }
     NewRun record;
     record.name = config.name;
-    record.kind = config.isGrpo() ? "grpo" : "sft";
+    record.kind = run.evaluateOnly ? "eval" : config.isGrpo() ? "grpo" : "sft";
     record.config = config.toJson();
     record.config["experiment_file"] = std::filesystem::absolute(config.source).string();
     record.config["suite"] = {{"experiment", run.experiment},
@@ -135,6 +162,8 @@ SuiteOutcome runSuite(const std::vector<PlannedRun>& plan, RunStore& store, Suit
     if (!stageError.empty()) {
       result.status = TrainStatus::kFailed;
       result.message = stageError;
+    } else if (run.evaluateOnly) {
+      result.status = TrainStatus::kFinished;  // nothing to train; the evaluations follow
     } else {
       try {
         const bool resume = cancelled.has_value();
@@ -145,19 +174,17 @@ SuiteOutcome runSuite(const std::vector<PlannedRun>& plan, RunStore& store, Suit
         result.message = e.what();
       }
     }
-    if (result.status == TrainStatus::kFinished && run.recoveryEvents > 0) {
+    const bool post = run.recoveryEvents > 0 || run.computeMatched > 0;
+    if (result.status == TrainStatus::kFinished && post) {
       try {
-        const std::filesystem::path final =
-            config.outDir / ("checkpoint-" + std::to_string(config.train.steps));
-        const MultiRecoveryResult m = evaluateMultiRecovery(config, final, run.recoveryEvents);
-        store.logMetrics(runId, config.train.steps,
-                         {{"post/recovery_multi", m.accuracy},
-                          {"post/clean_acc", m.cleanAccuracy},
-                          {"post/forced_per_seq", m.forcedPerSeq},
-                          {"post/undo_per_seq", m.undoPerSeq}});
+        const std::filesystem::path checkpoint =
+            run.evaluateOnly ? config.model.checkpoint
+                             : config.outDir / ("checkpoint-" + std::to_string(config.train.steps));
+        runPostEvaluations(run, config, checkpoint, store, runId,
+                           run.evaluateOnly ? 0 : config.train.steps);
       } catch (const Error& e) {
         result.status = TrainStatus::kFailed;
-        result.message = std::string("after training, recovery_events: ") + e.what();
+        result.message = std::string("after training: ") + e.what();
       }
     }
     const RunStatus status = toRunStatus(result.status);

@@ -152,6 +152,14 @@ TEST_F(Cli, ExperimentsStagesPlanFirstAndRefuseCyclesAndUnknownReferences) {
        std::regex_replace(stagedSuite(), std::regex("undo_init = \"mean\""),
                           "undo_init = \"zeros\""),
        {"variant 'init'", "undo_init", "zeros"}},
+      {"eval-only-without-from",
+       std::regex_replace(stagedSuite(), std::regex("name = \"pre\"\n"),
+                          "name = \"pre\"\n  evaluate_only = true\n  compute_matched = 2\n"),
+       {"'a': variant 'pre'", "evaluate_only", "needs `from`"}},
+      {"eval-only-nothing",
+       std::regex_replace(stagedSuite(), std::regex("name = \"plain\"\n"),
+                          "name = \"plain\"\n  evaluate_only = true\n"),
+       {"variant 'plain'", "evaluate_only", "nothing to evaluate"}},
       {"bad-metric",
        std::regex_replace(stagedSuite(), std::regex("max\\(train/loss,\\.\\.4\\)"),
                           "top(train/loss)"),
@@ -256,11 +264,12 @@ std::vector<double> rowMeans(const std::string& md, const std::string& section,
 
 TEST_F(Cli, ExperimentsShippedStagedExperimentsQuick) {
   const std::string store = path("runs.sqlite"), md = path("R.md");
-  const std::string common = " --quick --only token-init,curriculum,grpo --store " + store;
+  const std::string common =
+      " --quick --only token-init,curriculum,grpo,compute-matched --store " + store;
   const Result r = run("experiments run " + kShipped + common + " --out " + path("out") + " -q");
   ASSERT_EQ(r.code, 0) << r.out;
-  // The stages (clean, masked) once each, then 4 + 3 + 4 staged runs.
-  EXPECT_NE(r.out.find("13 trained, 0 skipped (finished before), 0 failed"), std::string::npos)
+  // The stages (clean, masked, naive) once each, then 4 + 3 + 4 + 3 staged runs.
+  EXPECT_NE(r.out.find("17 trained, 0 skipped (finished before), 0 failed"), std::string::npos)
       << r.out;
   const Result rep = run("experiments report " + kShipped + common + " --out " + md);
   ASSERT_EQ(rep.code, 0) << rep.out;
@@ -295,6 +304,19 @@ TEST_F(Cli, ExperimentsShippedStagedExperimentsQuick) {
     for (int i : {3, 4}) EXPECT_TRUE(x[i] >= 0.0 && x[i] <= 1.0) << i << ": " << x[i];
     EXPECT_TRUE(x[5] >= 0.0 && x[5] < 20.0) << x[5];
   }
+  // compute-matched: accuracies in [0, 1], tokens per answer: one plain sample costs 2 to 12
+  // (the answer, EOS), 8 cost 8 times as many; pruned decoding at least one; matched N in 1..8.
+  for (const char* v : {"masked", "naive", "grpo"}) {
+    SCOPED_TRACE(v);
+    const std::vector<double> x = rowMeans(text, "Compute-matched", v);
+    ASSERT_EQ(x.size(), 10u) << text;
+    for (int i : {0, 2, 5, 6, 7, 8}) EXPECT_TRUE(x[i] >= 0.0 && x[i] <= 1.0) << i << ": " << x[i];
+    EXPECT_TRUE(x[3] >= 2.0 && x[3] <= 12.0) << x[3];
+    EXPECT_TRUE(x[1] >= 2.0 && x[1] <= 40.0) << x[1];
+    EXPECT_TRUE(x[4] >= 1.0 && x[4] <= 8.0) << x[4];
+    EXPECT_NEAR(x[9], 8 * x[3], 2.5 * x[3]) << x[9];  // 8 samples, each about as long
+  }
+  EXPECT_NE(text.find("no training (evaluations of that checkpoint"), std::string::npos) << text;
   EXPECT_NE(text.find("| lambda-0_2 | `rewards.undo_penalty=0.2, from negative-learning.masked`"),
             std::string::npos)
       << text;
