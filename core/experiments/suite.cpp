@@ -253,6 +253,7 @@ Suite parseSuite(std::string_view text, const fs::path& file) {
     er.has("name");
     e.title = er.string("title", e.name);
     e.claim = er.string("claim", "");
+    e.reading = er.string("reading", "");
     e.metrics = stringList(er, "metrics");
     if (e.metrics.empty())
       er.fail("metrics", "missing (the metric keys to report, e.g. \"eval/clean_acc\")");

@@ -10,7 +10,7 @@
  *             out_dir = "../runs/suite-claims"
  *   [defaults] set = { "train.log_every" = 50 }            # over every run
  *   [quick]   seeds = 1, set = { "train.steps" = 40 }     # over every run with --quick
- *   [[experiment]] name = "negative-learning", title = "...", claim = "...",
+ *   [[experiment]] name = "negative-learning", title = "...", claim = "...", reading = "...",
  *                  base = "addition-tiny.toml", metrics = ["eval/clean_acc", ...],
  *                  expect = ["masked.eval/deviation_logprob < naive.eval/deviation_logprob"]
  *     [[experiment.variant]] name = "naive", set = { "train.loss" = "naive" }  # base = ... too
@@ -68,6 +68,7 @@ struct SuiteExpectation {
 /** One experiment of a suite. */
 struct SuiteExperiment {
   std::string name, title, claim;
+  std::string reading;  ///< Markdown: what the results mean (written after a run; may be empty)
   std::vector<std::string> metrics;  ///< metrics reported (canonical MetricSpec texts)
   std::vector<SuiteVariant> variants;
   std::vector<SuiteExpectation> expect;

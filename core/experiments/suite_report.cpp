@@ -181,8 +181,9 @@ std::string renderMarkdown(const Suite& suite, const SuiteResults& results,
   md << "Generated from the run store by\n\n```sh\n"
      << command
      << "\n```\n\nEvery number below is the final evaluation of a finished run (the value at its "
-        "last step), as mean ± sample standard deviation over seeds; nothing here is edited by "
-        "hand.\n\n";
+        "last step, or derived from its logged series where the column says so), as mean ± sample "
+        "standard deviation over seeds; no number is edited by hand. The **Reading** paragraphs "
+        "are the interpretation written into the suite file after looking at these numbers.\n\n";
   md << "## Setup\n\n";
   md << "- Suite file: `" << suite.file.filename().string() << "` (size **" << results.size
      << "**, seeds 1.." << results.seeds << ")\n";
@@ -236,6 +237,7 @@ std::string renderMarkdown(const Suite& suite, const SuiteResults& results,
         md << "- `" << ex.text << "`: " << checkExpectation(e, ex) << "\n";
       md << "\n";
     }
+    if (!x.reading.empty()) md << "**Reading.** " << x.reading << "\n\n";
     bool missing = false;
     for (const VariantResult& v : e.variants) {
       if (v.missingSeeds.empty()) continue;

@@ -61,7 +61,8 @@ std::string formatMeanStd(const MeanStd& m);
 /**
  * The Markdown report: a title, how to regenerate it (@p command), the setup, per experiment its
  * claim, a table (variant, overrides, seeds, each metric as mean ± std, wall time per run), each
- * expectation with "holds" / "does not hold" / "within noise" and the numbers, and missing runs.
+ * expectation with "holds" / "does not hold" / "within noise" and the numbers, the experiment's
+ * `reading` and missing runs.
  * With a @p plotPrefix, each experiment that has a plot (renderExperimentSvg) links it as
  * plotFileName(plotPrefix, name); the caller writes the SVG files next to the report.
  */

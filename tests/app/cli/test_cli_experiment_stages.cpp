@@ -30,6 +30,7 @@ std::string stagedSuite(const std::string& bFrom = "a.pre", const std::string& a
          "[[experiment]]\nname = \"b\"\nbase = \"" +
          kBase + "\"\nfrom = \"" + bFrom +
          "\"\nmetrics = [\"init/kl_shift\", \"max(train/loss,..4)\", \"eval/clean_acc\"]\n"
+         "reading = \"Too short to mean anything.\"\n"
          "  [[experiment.variant]]\n  name = \"init\"\n  undo_init = \"mean\"\n"
          "  [[experiment.variant]]\n  name = \"plain\"\n"
          "[[experiment]]\nname = \"a\"\nbase = \"" +
@@ -222,6 +223,9 @@ TEST_F(Cli, ExperimentsStagedRunStartsFromItsStagesCheckpoint) {
   EXPECT_NE(rep.out.find("| kl_shift | max loss (steps ..4) | clean_acc |"), std::string::npos)
       << rep.out;
   EXPECT_NE(rep.out.find("| init | `from a.pre, undo init mean` | 1 |"), std::string::npos)
+      << rep.out;
+  EXPECT_NE(rep.out.find("**Reading.** Too short to mean anything."), std::string::npos) << rep.out;
+  EXPECT_NE(rep.out.find("model: the final checkpoint of a.pre (same seed)"), std::string::npos)
       << rep.out;
 
   // A stage whose checkpoint is gone fails the staged run with a message naming the stage.
