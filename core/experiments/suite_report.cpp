@@ -105,6 +105,12 @@ MeanStd meanStd(const std::vector<double>& values) {
 
 std::string formatMeanStd(const MeanStd& m) {
   if (m.n == 0) return "n/a";
+  // Small magnitudes (a KL shift, an initial probability) keep their digits.
+  if (m.mean != 0.0 && std::fabs(m.mean) < 0.01) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.2e ± %.2e", m.mean, m.std);
+    return buf;
+  }
   return fixed(m.mean) + " ± " + fixed(m.std);
 }
 

@@ -55,7 +55,10 @@ struct SuiteResults {
 SuiteResults collectResults(const Suite& suite, const std::vector<PlannedRun>& plan,
                             RunStore& store);
 
-/** "0.512 ± 0.031" (3 decimals; "n/a" when n = 0). */
+/**
+ * "0.512 ± 0.031" (3 decimals), "1.23e-04 ± 5.00e-05" for a mean below 0.01 in magnitude (but
+ * not 0), "n/a" when n = 0.
+ */
 std::string formatMeanStd(const MeanStd& m);
 
 /**

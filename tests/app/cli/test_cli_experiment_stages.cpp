@@ -256,7 +256,7 @@ std::vector<double> rowMeans(const std::string& md, const std::string& section,
     std::vector<double> out;
     std::smatch m;
     std::string rest = l;
-    const std::regex cell(R"(\| (n/a|(-?\d+\.\d+) ± \d+\.\d+)[^|]*)");
+    const std::regex cell(R"(\| (n/a|(-?\d+\.\d+(?:e[-+]\d+)?) ± \d+\.\d+(?:e[-+]\d+)?)[^|]*)");
     while (std::regex_search(rest, m, cell)) {
       out.push_back(m[2].matched ? std::stod(m[2]) : std::nan(""));
       rest = m.suffix();

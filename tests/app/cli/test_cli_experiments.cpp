@@ -49,7 +49,8 @@ std::vector<std::string> row(const std::string& md, const std::string& name) {
 /** "0.123 ± 0.004" -> 0.123 (NaN when not of that form). */
 double meanOf(const std::string& cell) {
   std::smatch m;
-  if (!std::regex_search(cell, m, std::regex(R"((-?\d+\.\d+) ± (\d+\.\d+))"))) return std::nan("");
+  if (!std::regex_search(cell, m, std::regex(R"((-?\d+\.\d+(?:e[-+]\d+)?) ± (\d+\.\d+))")))
+    return std::nan("");
   return std::stod(m[1]);
 }
 
@@ -205,6 +206,8 @@ TEST(ExperimentsStats, MeanAndSampleStd) {
   EXPECT_DOUBLE_EQ(m.std, 1.0);
   EXPECT_EQ(core::formatMeanStd(m), "2.000 ± 1.000");
   EXPECT_EQ(core::formatMeanStd(core::meanStd({})), "n/a");
+  EXPECT_EQ(core::formatMeanStd(core::meanStd({0.0001, 0.0003})), "2.00e-04 ± 1.41e-04");
+  EXPECT_EQ(core::formatMeanStd(core::meanStd({0.0, 0.0})), "0.000 ± 0.000");
 }
 
 struct BadSuite {
