@@ -95,6 +95,7 @@ std::map<std::string, double> EvalResult::metrics() const {
                                      {"eval/useless_undo_per_seq", uselessUndoPerSequence},
                                      {"eval/verifier_undo_per_seq", verifierUndoPerSequence},
                                      {"eval/seconds", seconds}};
+  for (const auto& [name, value] : extra) m[name] = value;
   for (auto it = m.begin(); it != m.end();) {
     it = std::isnan(it->second) ? m.erase(it) : std::next(it);
   }

@@ -61,6 +61,11 @@ struct EvalResult {
                                          ///< no verifier)
   double seconds = 0.0;
   std::vector<Trace> traces;  ///< recovery traces (hard), verdicts filled
+  /**
+   * Further measurements by name ("eval/detector_auroc", "eval/recovery_hard_verifier", ...):
+   * what the trainer adds when a deviation detector is trained with the model. NaN: left out.
+   */
+  std::map<std::string, double> extra;
 
   /** Metric name -> value ("eval/clean_acc", "eval/recovery_hard", ...), NaN entries left out. */
   std::map<std::string, double> metrics() const;

@@ -63,7 +63,8 @@ constexpr std::int64_t kBig = std::int64_t{1} << 40;
 
 const std::set<std::string> kSections = {"run",       "model",      "data",  "eval_data",
                                          "deviation", "curriculum", "optim", "train",
-                                         "eval",      "checkpoint", "grpo",  "rewards"};
+                                         "eval",      "checkpoint", "grpo",  "rewards",
+                                         "detector"};
 
 std::filesystem::path resolve(const std::filesystem::path& base, const std::string& p) {
   if (p.empty()) return {};
@@ -92,7 +93,33 @@ void readGrpo(const nlohmann::json& root, const std::string& where, ExperimentCo
                                        where + ": [rewards]");
 }
 
+/** [detector] (sft runs). */
+void readDetector(const nlohmann::json& root, const std::string& where, ExperimentConfig& c) {
+  if (!root.contains("detector")) return;
+  if (c.isGrpo()) {
+    throw Error(where + ": [detector]: only for an sft run (train a detector for a GRPO policy " +
+                "with `nmar detector train`)");
+  }
+  Section d(root, "detector", where);
+  DetectorSpec& s = c.detector;
+  s.enabled = true;
+  s.weight = d.number("weight", 0.5, 1e-6, 1e6);
+  s.innerSize = static_cast<int>(d.integer("inner_size", 0, 0, 1 << 16));
+  s.tau = d.number("tau", 0.5, 0.0, 1.0);
+  s.detach = d.flag("detach", false);
+  s.balance = d.flag("balance", true);
+  s.evalTrigger = d.flag("eval_trigger", true);
+  s.evalNatural = d.flag("eval_natural", true);
+  d.rejectUnknown();
+}
+
 }  // namespace
+
+nlohmann::json DetectorSpec::toJson() const {
+  return {{"weight", weight},   {"inner_size", innerSize},      {"tau", tau},
+          {"detach", detach},   {"balance", balance},           {"eval_trigger", evalTrigger},
+          {"eval_natural", evalNatural}};
+}
 
 nlohmann::json ExperimentConfig::toJson() const {
   nlohmann::json j;
@@ -132,6 +159,7 @@ nlohmann::json ExperimentConfig::toJson() const {
                {"traces", eval.traces},
                {"seed", eval.seed}};
   j["checkpoint"] = {{"every", checkpoint.every}, {"keep", checkpoint.keep}};
+  if (detector.enabled) j["detector"] = detector.toJson();
   if (isGrpo()) {
     j["run"]["kind"] = kind;
     j["grpo"] = grpo.toJson();
@@ -151,7 +179,7 @@ ExperimentConfig experimentFromJson(const nlohmann::json& root, const std::strin
       throw Error(where + ": [" + k +
                   "]: unknown table (expected one of run, model, data, "
                   "eval_data, deviation, curriculum, optim, train, eval, checkpoint, grpo, "
-                  "rewards)");
+                  "rewards, detector)");
     }
   }
   std::filesystem::path base = std::filesystem::path(where).parent_path();
@@ -237,6 +265,7 @@ ExperimentConfig experimentFromJson(const nlohmann::json& root, const std::strin
   c.checkpoint.keep = static_cast<int>(ckpt.integer("keep", 2, 0, 1 << 20));
   ckpt.rejectUnknown();
   if (c.isGrpo()) readGrpo(root, where, c);
+  readDetector(root, where, c);
   return c;
 }
 

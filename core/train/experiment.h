@@ -59,6 +59,26 @@ struct CheckpointSpec {
   int keep = 2;            ///< newest checkpoints kept (0 keeps all)
 };
 
+/**
+ * [detector]: a deviation detector (issue 12) trained jointly with masked SFT: a head on the
+ * model's final hidden states with a binary cross-entropy auxiliary loss on the stack labels of
+ * every training sequence (1: a pushed token a later UNDO pops; 0: a token that survives). SFT
+ * runs only; absent table: no detector.
+ */
+struct DetectorSpec {
+  bool enabled = false;     ///< the table is present
+  double weight = 0.5;      ///< loss = SFT loss + weight x detector loss
+  int innerSize = 0;        ///< 0: linear head; > 0: 2-layer MLP with this many units
+  double tau = 0.5;         ///< trigger threshold of the evaluations (and the saved default)
+  bool detach = false;      ///< true: no gradient from the detector loss into the model
+  bool balance = true;      ///< positives weighted by negatives/positives of the whole batch
+  bool evalTrigger = true;  ///< evaluations also decode with the trigger (and verifier-only)
+  bool evalNatural = true;  ///< evaluations also score the model's own (natural) errors
+
+  /** {"weight", "inner_size", "tau", "detach", "balance", "eval_trigger", "eval_natural"}. */
+  nlohmann::json toJson() const;
+};
+
 /** A whole experiment. */
 struct ExperimentConfig {
   std::string name = "experiment";
@@ -80,13 +100,15 @@ struct ExperimentConfig {
   CheckpointSpec checkpoint;
   GrpoSettings grpo;       ///< [grpo] (grpo runs only)
   RewardSettings rewards;  ///< [rewards] (grpo runs only)
+  DetectorSpec detector;   ///< [detector] (sft runs only)
 
   /** True for a GRPO run. */
   bool isGrpo() const { return kind == "grpo"; }
 
   /**
    * The whole config as JSON (stored with the run; also the resume check). An SFT config has no
-   * kind, grpo or rewards keys (so SFT checkpoints written before GRPO existed still resume).
+   * kind, grpo or rewards keys (so SFT checkpoints written before GRPO existed still resume), and
+   * a detector key only when [detector] is present.
    */
   nlohmann::json toJson() const;
 };

@@ -17,6 +17,7 @@
 #include "data/task.h"
 #include "model/undo_token.h"
 #include "train/autocast.h"
+#include "train/detector_joint.h"
 #include "train/distributed.h"
 #include "train/experiment_model.h"
 #include "train/sft_batch.h"
@@ -36,6 +37,16 @@ double secondsSince(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
+/** Clips the gradients of @p params to @p maxNorm (0: no clipping); returns their norm before. */
+double clipGradients(std::vector<at::Tensor>& params, double maxNorm) {
+  if (maxNorm > 0.0) return torch::nn::utils::clip_grad_norm_(params, maxNorm);
+  double sq = 0.0;
+  for (const auto& p : params) {
+    if (p.grad().defined()) sq += p.grad().pow(2).sum().item<double>();
+  }
+  return std::sqrt(sq);
+}
+
 }  // namespace
 
 const char* trainStatusName(TrainStatus status) {
@@ -50,9 +61,23 @@ const char* trainStatusName(TrainStatus status) {
   return "?";
 }
 
+/** The detector's loss sums over steps ([detector] runs). */
+struct DetectorSums {
+  double sum = 0.0;
+  double count = 0.0;
+  double correct = 0.0;
+
+  void accumulate(const DetectorSums& o) {
+    sum += o.sum, count += o.count, correct += o.correct;
+  }
+};
+
 /** A padded micro-batch ready for the model. */
 struct SftTrainer::Batch : SftBatch {
   double globalWeight = 0.0;  ///< data-parallel: loss weight of the whole batch (all ranks)
+  at::Tensor detectorLabels;  ///< [detector]: [B, T] stack labels (-1: none)
+  double detectorNormaliser = 1.0;  ///< labelled positions of the whole batch (all ranks)
+  double detectorPosWeight = 1.0;   ///< negatives / positives of the whole batch
   double dataSeconds = 0.0;
   double maskSeconds = 0.0;
 };
@@ -60,6 +85,7 @@ struct SftTrainer::Batch : SftBatch {
 /** Sums since the last metric row. */
 struct SftTrainer::Window {
   SftLoss loss;
+  DetectorSums detector;
   double gradNorm = 0.0;
   int steps = 0;
   StepTiming timing;
@@ -76,7 +102,16 @@ SftTrainer::SftTrainer(ExperimentConfig config, TrainObserver* observer,
       m_window(std::make_unique<Window>()) {
   buildModel();
   buildData();
-  std::vector<at::Tensor> params = m_pretrained.model->parameters();
+  if (m_config.detector.enabled) {
+    DetectorConfig dc;
+    dc.hiddenSize = m_pretrained.model->config().hiddenSize;
+    dc.innerSize = m_config.detector.innerSize;
+    dc.tau = m_config.detector.tau;
+    m_detector = DetectorHead(dc, m_config.seed + 7919);
+    m_detector->to(m_pretrained.model->device());
+    m_detector->train();
+  }
+  std::vector<at::Tensor> params = trainableParameters();
   auto options = torch::optim::AdamWOptions(m_config.optim.schedule.peak)
                      .betas({m_config.optim.beta1, m_config.optim.beta2})
                      .eps(m_config.optim.eps)
@@ -95,6 +130,14 @@ SftTrainer::SftTrainer(ExperimentConfig config, TrainObserver* observer,
 SftTrainer::~SftTrainer() = default;
 
 bool SftTrainer::isMain() const { return m_dist->isMain(); }
+
+std::vector<at::Tensor> SftTrainer::trainableParameters() const {
+  std::vector<at::Tensor> params = m_pretrained.model->parameters();
+  if (m_detector) {
+    for (const at::Tensor& p : m_detector->parameters()) params.push_back(p);
+  }
+  return params;
+}
 
 void SftTrainer::buildModel() {
   ExperimentConfig local = m_config;  // each rank trains on its own device (cuda:LOCAL_RANK)
@@ -144,6 +187,7 @@ SftTrainer::Batch SftTrainer::nextBatch() {
   b.dataSeconds = std::chrono::duration<double>(t1 - t0).count();
   const c10::Device device = m_pretrained.model->device();
   const AttentionMode mode = m_config.train.mode;
+  std::size_t begin = 0, end = rows.size();
   if (!m_dist->distributed()) {
     static_cast<SftBatch&>(b) = buildSftBatch(rows, 0, rows.size(), m_undoId, mode, device);
   } else {
@@ -151,9 +195,17 @@ SftTrainer::Batch SftTrainer::nextBatch() {
     // the weights of all rows (no masks: cheap) give the whole batch's loss normaliser.
     const SftBatch all = buildSftBatch(rows, 0, rows.size(), m_undoId, mode, device, false);
     b.globalWeight = sftWeightSum(all.nmar, m_config.train.naive, m_config.train.promptLoss);
-    const auto [begin, end] =
+    std::tie(begin, end) =
         shardRange(m_config.train.batchSize, m_dist->rank(), m_dist->worldSize());
     static_cast<SftBatch&>(b) = buildSftBatch(rows, begin, end, m_undoId, mode, device);
+  }
+  if (m_detector) {
+    // Normaliser and class weight from the whole batch, so a data-parallel step equals one
+    // process's step on it.
+    const DetectorLabelCounts counts = countStackLabels(rows, m_undoId);
+    b.detectorNormaliser = std::max<double>(1.0, static_cast<double>(counts.total()));
+    b.detectorPosWeight = counts.posWeight(m_config.detector.balance);
+    b.detectorLabels = stackLabelTensor(rows, begin, end, b.ids.size(1), m_undoId, device);
   }
   b.maskSeconds = secondsSince(t1);
   return b;
@@ -163,9 +215,11 @@ StepTiming SftTrainer::trainStep() {
   StepTiming timing;
   Transformer& model = m_pretrained.model;
   model->train();
+  if (m_detector) m_detector->train();
   const AttentionMode mode = m_config.train.mode;
   const int accumulation = m_config.train.accumulation;
   SftLoss total;
+  DetectorSums detector;
   for (int micro = 0; micro < accumulation; ++micro) {
     Batch batch = nextBatch();
     timing.dataSeconds += batch.dataSeconds;
@@ -175,17 +229,29 @@ StepTiming SftTrainer::trainStep() {
     ForwardOptions fo;
     fo.mask = batch.nmar.mask(mode);
     fo.positionIds = batch.nmar.positions(mode);
-    at::Tensor logits;
+    fo.returnHidden = static_cast<bool>(m_detector);
+    ForwardOutput out;
     {
       AutocastGuard autocast(m_config.dtype == "bf16" && model->device().is_cuda());
-      logits = model->forward(batch.ids, fo).logits;
+      out = model->forward(batch.ids, fo);
     }
-    SftLoss loss = sftLoss(logits, batch.nmar, m_config.train.naive, m_config.train.promptLoss);
+    SftLoss loss = sftLoss(out.logits, batch.nmar, m_config.train.naive, m_config.train.promptLoss);
     loss.tokens = batch.tokens;
     // Data-parallel: this rank's share of the whole batch's weighted token mean; a non-finite
     // loss is found after the all-reduce, on every rank at once.
-    const at::Tensor objective =
+    at::Tensor objective =
         m_dist->distributed() ? loss.nllSum / std::max(1.0, batch.globalWeight) : loss.loss;
+    if (m_detector) {
+      const JointDetectorLoss d =
+          jointDetectorLoss(m_detector, out.hidden, batch.detectorLabels, batch.detectorPosWeight,
+                            batch.detectorNormaliser, m_config.detector.detach);
+      objective = objective + m_config.detector.weight * d.loss;
+      detector.accumulate({d.sum, static_cast<double>(d.count), static_cast<double>(d.correct)});
+      if (!std::isfinite(d.sum) && !m_dist->distributed()) {
+        throw NonFiniteLoss("detector loss is " + std::string(std::isnan(d.sum) ? "NaN" : "infinite") +
+                            " at step " + std::to_string(m_step + 1));
+      }
+    }
     if (!std::isfinite(loss.value) && !m_dist->distributed()) {
       throw NonFiniteLoss("loss is " + std::string(std::isnan(loss.value) ? "NaN" : "infinite") +
                           " at step " + std::to_string(m_step + 1) + " (micro-batch " +
@@ -196,33 +262,41 @@ StepTiming SftTrainer::trainStep() {
     timing.modelSeconds += secondsSince(t0);
   }
   const auto t0 = Clock::now();
-  std::vector<at::Tensor> params = model->parameters();
+  std::vector<at::Tensor> params = trainableParameters();
   if (m_dist->distributed()) {
     // One collective per step: the gradients, with the loss sums and the stop flag riding along.
     std::vector<double> extra = total.sums();
+    const std::size_t lossSums = extra.size();
+    extra.push_back(detector.sum);
+    extra.push_back(detector.count);
+    extra.push_back(detector.correct);
     extra.push_back(m_cancel && m_cancel->load() ? 1.0 : 0.0);
     const auto tc = Clock::now();
     m_dist->allReduceGradients(params, Reduce::kSum, DistributedContext::kDefaultBucketBytes,
                                &extra);
     timing.commSeconds += secondsSince(tc);
     m_stopRequested = extra.back() > 0.5;
-    extra.pop_back();
+    detector = {extra[lossSums], extra[lossSums + 1], extra[lossSums + 2]};
+    extra.resize(lossSums);
     total = SftLoss::fromSums(extra);
-    if (!std::isfinite(total.value)) {
+    if (!std::isfinite(total.value) || !std::isfinite(detector.sum)) {
       m_optimizer->zero_grad();
       throw NonFiniteLoss("loss is " + std::string(std::isnan(total.value) ? "NaN" : "infinite") +
                           " at step " + std::to_string(m_step + 1));
     }
   }
-  double gradNorm = 0.0;
-  if (m_config.optim.clipNorm > 0.0) {
-    gradNorm = torch::nn::utils::clip_grad_norm_(params, m_config.optim.clipNorm);
-  } else {
-    double sq = 0.0;
-    for (const auto& p : params) {
-      if (p.grad().defined()) sq += p.grad().pow(2).sum().item<double>();
+  // The model's gradient norm (clipped on its own: a detector head is clipped separately, so a
+  // detached head leaves the model's update exactly that of plain SFT).
+  std::vector<at::Tensor> modelParams = model->parameters();
+  const double gradNorm = clipGradients(modelParams, m_config.optim.clipNorm);
+  if (m_detector) {
+    std::vector<at::Tensor> headParams = m_detector->parameters();
+    const double headNorm = clipGradients(headParams, m_config.optim.clipNorm);
+    if (!std::isfinite(headNorm)) {
+      m_optimizer->zero_grad();
+      throw NonFiniteLoss("detector gradient norm is not finite at step " +
+                          std::to_string(m_step + 1));
     }
-    gradNorm = std::sqrt(sq);
   }
   if (!std::isfinite(gradNorm)) {
     m_optimizer->zero_grad();
@@ -242,6 +316,7 @@ StepTiming SftTrainer::trainStep() {
                           m_curriculum->describe());
   }
   timing.modelSeconds += secondsSince(t0);
+  m_window->detector.accumulate(detector);
   logStep(total, gradNorm, lr, timing);
   return timing;
 }
@@ -279,6 +354,10 @@ void SftTrainer::logStep(const SftLoss& loss, double gradNorm, double lr, const 
   }
   const double dev = w.loss.deviationLikelihood();
   if (std::isfinite(dev)) m["train/deviation_logprob"] = dev;
+  if (m_detector && w.detector.count > 0) {
+    m["train/detector_loss"] = w.detector.sum / w.detector.count;
+    m["train/detector_acc"] = w.detector.correct / w.detector.count;
+  }
   if (m_dist->distributed()) {
     m["train/world_size"] = m_dist->worldSize();
     m["train/comm_fraction"] = busy > 0 ? w.timing.commSeconds / busy : 0.0;
@@ -298,6 +377,12 @@ EvalResult SftTrainer::evaluateNow(const std::atomic<bool>* cancel) {
   EvalResult r;
   if (isMain()) {
     r = evaluate(m_pretrained.model, *m_pretrained.tokenizer, m_heldOut, m_verify, s, cancel);
+    if (m_detector) {
+      const auto t0 = Clock::now();
+      r.extra = evaluateDetector(m_pretrained.model, *m_pretrained.tokenizer, m_heldOut, m_verify,
+                                 m_detector, m_config.detector, s, cancel);
+      r.extra["eval/detector_seconds"] = secondsSince(t0);
+    }
   }
   // The other ranks wait here for rank 0's detection rate (the curriculum may follow it).
   r.detectionRate = m_dist->broadcast(r.detectionRate);
@@ -322,8 +407,21 @@ nlohmann::json SftTrainer::stateJson() const {
 std::filesystem::path SftTrainer::saveCheckpoint() {
   std::filesystem::path dir = m_config.outDir / ("checkpoint-" + std::to_string(m_step));
   if (isMain()) {
+    std::function<void(const std::filesystem::path&)> extraFiles;
+    if (m_detector) {
+      extraFiles = [this](const std::filesystem::path& tmp) {
+        m_detector->config().training = {{"joint", true},
+                                         {"experiment", m_config.name},
+                                         {"step", m_step},
+                                         {"seed", m_config.seed},
+                                         {"labels", "stack"},
+                                         {"weight", m_config.detector.weight},
+                                         {"detach", m_config.detector.detach}};
+        saveDetector(tmp, m_detector);
+      };
+    }
     dir = writeTrainCheckpoint(m_config.outDir, m_step, m_pretrained, *m_optimizer, stateJson(),
-                               m_config.checkpoint.keep);
+                               m_config.checkpoint.keep, extraFiles);
   }
   m_dist->barrier();  // the checkpoint exists for every rank from here on
   m_lastCheckpoint = dir;
@@ -341,6 +439,10 @@ void SftTrainer::resume(const std::filesystem::path& checkpoint) {
                  (dir / "trainer_state.json").string());
   const std::string where = (dir / "trainer_state.json").string();
   m_pretrained.model->loadStateDict(ck.weights, (dir / "model.safetensors").string());
+  if (m_detector) {
+    const DetectorHead saved = loadDetector(dir, m_pretrained.model->config().hiddenSize);
+    m_detector->loadStateDict(saved->stateDict(), (dir / kDetectorWeightsFile).string());
+  }
   loadOptimizerState(*m_optimizer, dir / kOptimizerStateFile);
   try {
     restoreRngState(m_rng, ck.state.at("rng").get<std::string>(), "field 'rng'");

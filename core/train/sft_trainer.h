@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/pretrained.h"
+#include "train/detector.h"
 #include "train/evaluator.h"
 #include "train/experiment.h"
 #include "train/train_observer.h"
@@ -50,6 +51,12 @@ struct StepTiming {
  * weighted token mean and gradients are summed over ranks, so a step equals the single-process
  * step on the whole batch. Rank 0 alone writes checkpoints, evaluates and reports metrics,
  * evaluations and checkpoints to the observer; every rank resumes from the same checkpoint.
+ *
+ * With [detector] (DetectorSpec) a deviation detector head is trained with the model: its
+ * parameters join the optimiser, its binary cross-entropy on the stack labels of every batch
+ * (weighted by [detector].weight) joins the loss, evaluations add its AUROC and decodes with its
+ * trigger (detector_joint.h), and every checkpoint holds detector.safetensors +
+ * detector_config.json beside the model (the layout `nmar decode --verifier` reads).
  */
 class SftTrainer {
  public:
@@ -104,6 +111,8 @@ class SftTrainer {
 
   const ExperimentConfig& config() const { return m_config; }
   Transformer model() const { return m_pretrained.model; }
+  /** The jointly trained deviation detector (null without [detector]). */
+  DetectorHead detector() const { return m_detector; }
   const Tokenizer& tokenizer() const { return *m_pretrained.tokenizer; }
   std::int64_t undoId() const { return m_undoId; }
   std::int64_t step() const { return m_step; }
@@ -120,6 +129,8 @@ class SftTrainer {
   void buildData();
   nlohmann::json stateJson() const;
   void logStep(const SftLoss& loss, double gradNorm, double lr, const StepTiming& t);
+  /** The model's parameters, then the detector's (what the optimiser and all-reduce see). */
+  std::vector<at::Tensor> trainableParameters() const;
 
   bool isMain() const;
 
@@ -127,6 +138,7 @@ class SftTrainer {
   TrainObserver* m_observer;
   std::shared_ptr<DistributedContext> m_dist;
   Pretrained m_pretrained;
+  DetectorHead m_detector{nullptr};  ///< [detector]: the jointly trained head
   std::int64_t m_undoId = -1;
   std::int64_t m_eosId = -1;
   std::unique_ptr<ExampleSource> m_source;

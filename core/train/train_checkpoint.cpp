@@ -41,7 +41,7 @@ fs::path latestCheckpoint(const fs::path& outDir) {
 
 fs::path writeTrainCheckpoint(const fs::path& outDir, std::int64_t step, const Pretrained& p,
                               torch::optim::Optimizer& optimizer, const nlohmann::json& state,
-                              int keep) {
+                              int keep, const std::function<void(const fs::path&)>& extraFiles) {
   const fs::path final = outDir / ("checkpoint-" + std::to_string(step));
   const fs::path tmp = outDir / (".checkpoint-" + std::to_string(step) + ".tmp");
   std::error_code ec;
@@ -51,6 +51,7 @@ fs::path writeTrainCheckpoint(const fs::path& outDir, std::int64_t step, const P
   savePretrained(tmp, p.model, p.tokenizer.get());
   try {
     saveOptimizerState(optimizer, tmp / kOptimizerStateFile);
+    if (extraFiles) extraFiles(tmp);
   } catch (const Error&) {
     fs::remove_all(tmp, ec);
     throw;
@@ -96,7 +97,8 @@ TrainCheckpoint readTrainCheckpoint(const fs::path& dir) {
 void checkResumable(const nlohmann::json& saved, const nlohmann::json& current,
                     const std::string& where) {
   static const std::vector<std::string> free = {
-      "/train/steps", "/train/log_every", "/run/out_dir", "/run/name", "/eval", "/checkpoint"};
+      "/train/steps", "/train/log_every", "/run/out_dir", "/run/name", "/eval", "/checkpoint",
+      "/detector/tau", "/detector/eval_trigger", "/detector/eval_natural"};
   const nlohmann::json patch = nlohmann::json::diff(saved, current);
   for (const auto& op : patch) {
     const std::string path = op.value("path", "");
