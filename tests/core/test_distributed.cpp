@@ -75,7 +75,7 @@ DistributedEnv envOf(const std::map<std::string, std::string>& vars) {
 
 // Sensitive to the gradient's scale: no clipping, AdamW's eps large against the gradients, so a
 // mean of per-rank means instead of the batch's token mean would show.
-std::string sftText(const fs::path& out, int steps) {
+std::string sftText(const fs::path& out, int steps, const std::string& extra = "") {
   return "[run]\nname = \"d\"\nseed = 7\ndevice = \"" + std::string(kDevice) + "\"\nout_dir = \"" +
          out.string() +
          "\"\n[model]\nfamily = \"llama\"\npreset = \"tiny\"\n"
@@ -86,8 +86,11 @@ std::string sftText(const fs::path& out, int steps) {
          std::to_string(steps) +
          "\nbatch_size = 7\naccumulation = 2\nlog_every = 1\n"
          "[eval]\nevery = 0\nexamples = 2\ntraces = 0\nmax_new_tokens = 6\n"
-         "[checkpoint]\nevery = 0\nkeep = 0\n";
+         "[checkpoint]\nevery = 0\nkeep = 0\n" + extra;
 }
+
+/** A deviation detector trained with the model (the loss normaliser is the whole batch's). */
+const char* const kDetectorTable = "[detector]\nweight = 2.0\ninner_size = 8\n";
 
 std::string grpoText(const fs::path& out) {
   return "[run]\nname = \"g\"\nseed = 5\ndevice = \"" + std::string(kDevice) + "\"\nout_dir = \"" +
@@ -185,6 +188,13 @@ TEST(DistributedWorker, Run) {
     t.trainStep();
     t.trainStep();
     writeSafetensors(dir / ("rank" + rank + ".safetensors"), t.model()->stateDict());
+  } else if (m == "sft-detector-step") {
+    SftTrainer t(parseExperiment(sftText(dir / "dp", 2, kDetectorTable), dir / "exp.toml"),
+                 nullptr, dist);
+    t.trainStep();
+    t.trainStep();
+    writeSafetensors(dir / ("rank" + rank + ".safetensors"), t.model()->stateDict());
+    writeSafetensors(dir / ("detector" + rank + ".safetensors"), t.detector()->stateDict());
   } else if (m == "sft-first") {
     SftTrainer t(parseExperiment(sftText(dir / "dp", 5), dir / "exp.toml"), nullptr, dist);
     for (int i = 0; i < 3; ++i) t.trainStep();
@@ -318,6 +328,31 @@ TEST(DistributedSft, OneStepOnTwoProcessesEqualsOneProcessOnTheWholeBatch) {
     EXPECT_LE(maxAbsDiff(expected, got), kTol) << rank;
   }
   EXPECT_GT(maxAbsDiff(start, expected), 1e-3) << "the steps must move the weights";
+}
+
+TEST(DistributedSft, AJointDetectorStepOnTwoProcessesEqualsOneProcess) {
+  SKIP_UNLESS_READY();
+  TempDir dir;
+  ASSERT_TRUE(runWorkers("sft-detector-step", dir.path()));
+  SftTrainer single(
+      parseExperiment(sftText(dir.path() / "single", 2, kDetectorTable), dir.path() / "exp.toml"));
+  TensorMap start;
+  for (const auto& [k, v] : single.detector()->stateDict()) start[k] = v.clone();
+  single.trainStep();
+  single.trainStep();
+  const TensorMap model = single.model()->stateDict();
+  const TensorMap head = single.detector()->stateDict();
+  for (const char* rank : {"0", "1"}) {
+    EXPECT_LE(maxAbsDiff(model, readSafetensors(dir.path() / ("rank" + std::string(rank) +
+                                                              ".safetensors"))),
+              kTol)
+        << "model, rank " << rank;
+    EXPECT_LE(maxAbsDiff(head, readSafetensors(dir.path() / ("detector" + std::string(rank) +
+                                                             ".safetensors"))),
+              kTol)
+        << "detector, rank " << rank;
+  }
+  EXPECT_GT(maxAbsDiff(start, head), 1e-3) << "the steps must move the detector";
 }
 
 TEST(DistributedSft, ATwoProcessRunResumedByTwoProcessesEqualsAnUninterruptedRun) {
