@@ -59,7 +59,11 @@ std::string renderExperimentSvg(const ExperimentResult& result) {
   if (metrics.empty() || result.variants.empty()) return {};
   const double left = 50, top = 30, plotH = 220, barW = 22, gap = 26;
   const double barsW = barW * result.variants.size();
-  const double groupW = std::max(barsW + gap, 96.0);  // room for the metric's name
+  // Room for the longest metric name under its group (about 7 px per character).
+  std::size_t longest = 0;
+  for (const std::string& m : metrics)
+    longest = std::max(longest, parseMetricSpec(m, "plot").label().size());
+  const double groupW = std::max({barsW + gap, 96.0, 7.0 * longest + 12.0});
   const double plotW = groupW * metrics.size();
   const double width = left + plotW + 160, height = top + plotH + 60;
   auto y = [&](double v) { return top + plotH * (1.0 - v); };
