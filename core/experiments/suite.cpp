@@ -70,7 +70,13 @@ nlohmann::json readPatch(ConfigReader& r, const std::string& key, std::string* d
     (*at)[keys.back()] = value;
     if (describe) {
       if (!describe->empty()) *describe += ", ";
-      *describe += path + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
+      std::string shown = value.is_string() ? value.get<std::string>() : value.dump();
+      // A long table or list (curriculum stages) is summarised; the claim text describes it.
+      if (shown.size() > 48 && value.is_array())
+        shown = "[" + std::to_string(value.size()) + " entries]";
+      else if (shown.size() > 48)
+        shown = shown.substr(0, 45) + "...";
+      *describe += path + "=" + shown;
     }
   }
   return patch;
