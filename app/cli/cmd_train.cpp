@@ -88,6 +88,20 @@ class ConsoleObserver : public core::TrainObserver {
                  static_cast<long long>(step), r.cleanAccuracy, r.recoveryHard, r.recoverySoft,
                  r.detectionRate, r.falseUndoRate, r.deviationLikelihood, r.undoPerSequence,
                  r.tokenOverhead, r.seconds);
+    if (r.extra.count("eval/detector_auroc")) {
+      auto at = [&](const char* key) {
+        return r.extra.count(key) ? r.extra.at(key) : std::nan("");
+      };
+      std::fprintf(stderr,
+                   "  detector: AUROC %.3f (natural %.3f)  P/R %.3f/%.3f  false triggers %.4f  "
+                   "with trigger: clean %.3f recovery hard %.3f; trigger only: clean %.3f "
+                   "recovery hard %.3f\n",
+                   at("eval/detector_auroc"), at("eval/detector_auroc_natural"),
+                   at("eval/detector_precision"), at("eval/detector_recall"),
+                   at("eval/detector_false_trigger"), at("eval/clean_acc_verifier"),
+                   at("eval/recovery_hard_verifier"), at("eval/clean_acc_verifier_only"),
+                   at("eval/recovery_hard_verifier_only"));
+    }
   }
   void onMetrics(std::int64_t step, const std::map<std::string, double>& m) override {
     // GRPO rows (they have a reward): one line with what the progress bar cannot show.
@@ -234,7 +248,9 @@ void registerTrainCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "train",
       "Masked SFT or GRPO from a TOML experiment file (see experiments/), by its [run].kind\n"
-      "(a [grpo] table makes it GRPO). SFT: curriculum, deviation injection. GRPO: groups of\n"
+      "(a [grpo] table makes it GRPO). SFT: curriculum, deviation injection; a [detector] table\n"
+      "also trains a deviation detector head on the stack labels (saved in every checkpoint;\n"
+      "evaluations add its AUROC and accuracy with the verifier trigger). GRPO: groups of\n"
       "completions sampled with pruned decoding from the policy (start it from an SFT checkpoint:\n"
       "[model].checkpoint or --checkpoint), rewards from [rewards], clipped updates, KL to the\n"
       "starting model when [grpo].beta > 0; group traces and per-token scores go to the store.\n"

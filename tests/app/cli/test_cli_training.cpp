@@ -252,6 +252,40 @@ TEST_F(Cli, TrainRecordsARunAndResumesItOnTheSameId) {
   EXPECT_EQ(runs[0]["status"], "finished");
 }
 
+TEST_F(Cli, TrainWithADetectorTableSavesItAndDecodeUsesIt) {
+  // smoke.toml plus a jointly trained detector: the eval line reports it, the checkpoint holds it
+  // and `nmar decode --verifier` reads it back from the checkpoint folder.
+  std::ifstream in(std::string(NMAR_SOURCE_DIR) + "/experiments/smoke.toml");
+  std::stringstream text;
+  text << in.rdbuf() << "\n[detector]\nweight = 1.0\ninner_size = 8\ntau = 0.5\n";
+  const fs::path exp = m_dir / "joint.toml";
+  std::ofstream(exp) << text.str();
+  const std::string out = (m_dir / "joint").string();
+  Result r = run("train " + exp.string() + " --steps 6 --no-store --out " + out);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("detector: AUROC "), std::string::npos) << r.out;
+  const fs::path ck = fs::path(out) / "checkpoint-6";
+  ASSERT_TRUE(fs::exists(ck / "detector.safetensors")) << r.out;
+  const auto cfg = nlohmann::json::parse(std::ifstream(ck / "detector_config.json"));
+  EXPECT_EQ(cfg.at("inner_size"), 8);
+  EXPECT_EQ(cfg.at("training").at("joint"), true);
+  EXPECT_EQ(cfg.at("training").at("step"), 6);
+  const fs::path trace = m_dir / "joint-trace.json";
+  r = run("decode " + ck.string() + " --prompt 12+34= --verifier " + ck.string() +
+          " --tau 0.5 --out " + trace.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto t = nlohmann::json::parse(std::ifstream(trace));
+  bool scored = false;
+  for (const auto& step : t.at("steps")) scored = scored || step.contains("verifier_score");
+  EXPECT_TRUE(scored) << t.dump();
+  // A [detector] table in a GRPO experiment is refused, naming the table.
+  std::ofstream(exp, std::ios::trunc)
+      << "[run]\nkind = \"grpo\"\n[data]\ntask = \"addition\"\n[detector]\nweight = 1.0\n";
+  r = run("train " + exp.string() + " --no-store --checkpoint " + ck.string());
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("joint.toml: [detector]: only for an sft run"), std::string::npos) << r.out;
+}
+
 TEST_F(Cli, TrainRejectsBadExperimentsNamingTheField) {
   const fs::path bad = m_dir / "bad.toml";
   std::ofstream(bad) << "[data]\ntask = \"addition\"\n[train]\nsteps = \"many\"\n";
