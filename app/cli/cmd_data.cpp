@@ -2,18 +2,24 @@
 //                  [-n N] [--seed S] [--inject random|none --events K --length L]
 //                  [--tokenizer char|DIR] [--json]
 // nmar data verify --task T --prompt P --output O [--json]
+// nmar data corpus PATH... [--prompt-words N] [--completion-words N] [--min-completion-words N]
+//                  [--completion-space] [--keep-unicode] [--count N] [--skip N] [--seed S]
+//                  [--out FILE]
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <memory>
 #include <optional>
 #include <random>
 
 #include "cli_common.h"
+#include "data/corpus_phrases.h"
 #include "data/deviation.h"
 #include "data/example_source.h"
 #include "data/sequence.h"
@@ -261,14 +267,79 @@ void registerVerify(CLI::App& data) {
   });
 }
 
+void registerCorpus(CLI::App& data) {
+  struct Options {
+    std::vector<std::string> paths;
+    core::CorpusPhraseOptions phrases;
+    bool keepUnicode = false;
+    int skip = 0;
+    std::string out;
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = data.add_subcommand(
+      "corpus",
+      "Turn plain-text corpora into a JSONL dataset of {\"prompt\", \"completion\", \"source\"}:\n"
+      "each sentence's first --prompt-words words are the prompt, up to --completion-words\n"
+      "words after them the completion. Deterministic (same files, options and seed: same\n"
+      "lines). A folder stands for its *.txt files in name order. With --count, pairs are\n"
+      "drawn by --seed after skipping the first --skip of the draw (so a train and a held-out\n"
+      "file from the same seed do not overlap).");
+  cmd->add_option("paths", o->paths, "Text files or folders of .txt files")->required();
+  cmd->add_option("--prompt-words", o->phrases.promptWords, "Words of the prompt")
+      ->capture_default_str();
+  cmd->add_option("--completion-words", o->phrases.completionWords,
+                  "Most words of the completion")
+      ->capture_default_str();
+  cmd->add_option("--min-completion-words", o->phrases.minCompletionWords,
+                  "Sentences with fewer words after the prompt are dropped")
+      ->capture_default_str();
+  cmd->add_flag("--completion-space", o->phrases.completionSpace,
+                "Start the completion with a space (byte-level BPE such as GPT-2; leave off for\n"
+                "SentencePiece tokenizers such as Llama's, which mark word starts themselves)");
+  cmd->add_flag("--keep-unicode", o->keepUnicode,
+                "Keep sentences with characters outside printable ASCII");
+  cmd->add_option("--count", o->phrases.count, "Pairs to write (0: all, in corpus order)")
+      ->capture_default_str();
+  cmd->add_option("--skip", o->skip, "With --count: pairs of the seeded draw to skip first")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--seed", o->phrases.seed, "Seed of the --count draw")->capture_default_str();
+  cmd->add_option("--out", o->out, "Write the JSONL here (default: standard output)");
+  cmd->callback([o] {
+    core::CorpusPhraseOptions opts = o->phrases;
+    opts.asciiOnly = !o->keepUnicode;
+    if (o->skip > 0 && opts.count == 0)
+      throw core::Error("nmar data corpus: --skip: needs --count (it skips part of the draw)");
+    const int keep = opts.count;
+    if (keep > 0) opts.count = keep + o->skip;
+    std::vector<std::filesystem::path> paths(o->paths.begin(), o->paths.end());
+    std::vector<nlohmann::json> pairs = core::corpusPhrasePairs(paths, opts);
+    std::ostringstream text;
+    for (std::size_t i = static_cast<std::size_t>(keep > 0 ? o->skip : 0); i < pairs.size(); ++i)
+      text << jsonLine(pairs[i]) << "\n";
+    if (o->out.empty()) {
+      std::cout << text.str();
+      return;
+    }
+    std::ofstream f(o->out, std::ios::binary | std::ios::trunc);
+    if (!f) throw core::Error("--out " + o->out + ": cannot write");
+    f << text.str();
+    f.close();
+    if (!f) throw core::Error("--out " + o->out + ": write failed");
+    std::cerr << "wrote " << (pairs.size() - static_cast<std::size_t>(keep > 0 ? o->skip : 0))
+              << " pairs to " << o->out << "\n";
+  });
+}
+
 }  // namespace
 
 void registerDataCommand(CLI::App& app) {
   CLI::App* data = app.add_subcommand(
-      "data", "Built-in verifiable tasks, JSONL datasets and deviation injection.");
+      "data", "Built-in verifiable tasks, JSONL datasets (also from text corpora) and deviation\ninjection.");
   data->require_subcommand(1);
   registerSample(*data);
   registerVerify(*data);
+  registerCorpus(*data);
 }
 
 }  // namespace nmar::app

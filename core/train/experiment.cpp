@@ -133,6 +133,8 @@ nlohmann::json ExperimentConfig::toJson() const {
                 {"preset", model.preset},
                 {"config", model.overrides},
                 {"undo_init", model.undoInit}};
+  // Only when set, so that the configuration hashes of char-tokenizer runs stay what they were.
+  if (!model.tokenizer.empty()) j["model"]["tokenizer"] = model.tokenizer.string();
   j["data"] = data;
   j["eval_data"] = evalData;
   j["deviation"] = deviation;
@@ -210,6 +212,9 @@ ExperimentConfig experimentFromJson(const nlohmann::json& root, const std::strin
   if (!c.model.overrides.is_object())
     model.fail("config", "expected a table of config.json fields");
   c.model.undoInit = model.string("undo_init", "mean");
+  c.model.tokenizer = resolve(base, model.string("tokenizer", ""));
+  if (!c.model.tokenizer.empty() && !c.model.checkpoint.empty())
+    model.fail("tokenizer", "only for a model built from scratch (the checkpoint brings its own)");
   model.rejectUnknown();
 
   c.data = table(root, "data", where);
@@ -219,7 +224,10 @@ ExperimentConfig experimentFromJson(const nlohmann::json& root, const std::strin
   c.evalData = table(root, "eval_data", where);
   for (nlohmann::json* d : {&c.data, &c.evalData}) {
     if (d->contains("jsonl") && (*d)["jsonl"].is_string()) {
-      (*d)["jsonl"] = resolve(base, (*d)["jsonl"].get<std::string>()).string();
+      // Absolute: the trainers and the suite resolve a relative path against the file's folder
+      // once more, which a relative `base` would double ("experiments/experiments/...").
+      (*d)["jsonl"] =
+          std::filesystem::absolute(resolve(base, (*d)["jsonl"].get<std::string>())).string();
     }
   }
   c.deviation = table(root, "deviation", where);

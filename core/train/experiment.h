@@ -18,7 +18,13 @@ namespace nmar::core {
 
 /** Where the model comes from: a checkpoint folder, or a preset trained from scratch. */
 struct ModelSpec {
-  std::filesystem::path checkpoint;  ///< empty: build `family`/`preset` with a char tokenizer
+  std::filesystem::path checkpoint;  ///< empty: build `family`/`preset` from scratch
+  /**
+   * From scratch only: the tokenizer whose vocabulary the new model gets (a tokenizer.json, or a
+   * folder loadTokenizer() reads, e.g. a checkpoint's); empty: the char tokenizer. <|undo|> is
+   * added when the tokenizer lacks it.
+   */
+  std::filesystem::path tokenizer;
   std::string family = "llama";      ///< gpt2 | llama (from scratch)
   std::string preset = "tiny";       ///< tiny | small (from scratch)
   nlohmann::json overrides = nlohmann::json::object();  ///< config.json fields over the preset

@@ -34,8 +34,17 @@ Pretrained buildExperimentModel(const ExperimentConfig& config, TrainObserver* o
       }
     }
   } else {
-    auto tok = std::make_shared<CharTokenizer>(CharTokenizer::defaultAlphabet());
-    tok->addSpecialToken(kDefaultUndoToken);
+    std::shared_ptr<Tokenizer> tok;
+    if (config.model.tokenizer.empty()) {
+      tok = std::make_shared<CharTokenizer>(CharTokenizer::defaultAlphabet());
+    } else {
+      try {
+        tok = loadTokenizer(config.model.tokenizer);
+      } catch (const Error& e) {
+        throw Error(where + ".tokenizer: " + e.what());
+      }
+    }
+    if (!tok->tokenId(kDefaultUndoToken)) tok->addSpecialToken(kDefaultUndoToken);
     ModelFamily family = config.model.family == "gpt2" ? ModelFamily::Gpt2 : ModelFamily::Llama;
     ModelConfig mc = ModelConfig::preset(family, config.model.preset, tok->vocabSize());
     if (!config.model.overrides.empty()) {

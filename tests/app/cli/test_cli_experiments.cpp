@@ -137,8 +137,8 @@ TEST_F(Cli, ExperimentsShippedSuitePlansAndSharesIdenticalRuns) {
   const Result dry = run("experiments run " + kShipped + " --quick --dry-run");
   ASSERT_EQ(dry.code, 0) << dry.out;
   const std::vector<std::string> planned = lines(dry.out);
-  // 3 + 2 + 3 + 4 + 3 + 4 + 2 + 3 variants, one seed
-  ASSERT_EQ(planned.size(), 24u) << dry.out;
+  // 3 + 2 + 3 + 4 + 3 + 4 + 2 + 3 + 1 variants, one seed
+  ASSERT_EQ(planned.size(), 25u) << dry.out;
   // masked (negative learning), train-hard and confusable are the same run: one config hash.
   auto hashOf = [&](const std::string& name) {
     for (const auto& l : planned)
@@ -155,6 +155,12 @@ TEST_F(Cli, ExperimentsShippedSuitePlansAndSharesIdenticalRuns) {
   ASSERT_EQ(full.code, 0) << full.out;
   EXPECT_EQ(lines(full.out).size(), 9u);  // 3 variants x 3 seeds
   EXPECT_NE(full.out.find("steps 4000"), std::string::npos);
+  // Experiment 8 (real text): its own base, 300 steps, quick 30.
+  const Result prose = run("experiments run " + kShipped + " --dry-run --only real-text");
+  ASSERT_EQ(prose.code, 0) << prose.out;
+  EXPECT_EQ(lines(prose.out).size(), 3u) << prose.out;
+  EXPECT_NE(prose.out.find("claims/real-text/confusable/s3"), std::string::npos) << prose.out;
+  EXPECT_NE(prose.out.find("steps 300"), std::string::npos) << prose.out;
 }
 
 /** Raises the cancel flag once training reaches step 10 (as Ctrl-C would). */

@@ -228,6 +228,103 @@ TEST_F(Cli, DataRejectsBadArgumentsClearly) {
   }
 }
 
+TEST_F(Cli, DataCorpusWritesDisjointSeededDrawsAsJsonl) {
+  std::ofstream(path("c.txt")) << "Genesis 1\n\n  1 In the beginning God created the heaven.\n"
+                                  "  2 And the earth was without form and void.\n"
+                                  "  3 And God said let there be light.\n"
+                                  "  4 And God saw the light that it was good.\n";
+  // All pairs, in corpus order, the verse numbers and the short heading dropped.
+  Result r = run("data corpus " + path("c.txt") + " --prompt-words 3 --completion-words 2");
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::vector<std::string> l = lines(r.out);
+  ASSERT_EQ(l.size(), 4u) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(l[0]),
+            nlohmann::json({{"prompt", "In the beginning"},
+                            {"completion", "God created"},
+                            {"source", "c.txt:2"}}));
+  EXPECT_EQ(nlohmann::json::parse(l[2])["completion"], "said let");
+  // A training draw and a held-out draw that skips it: disjoint, together all four.
+  const std::string common = " --prompt-words 3 --completion-words 2 --seed 5 --count ";
+  r = run("data corpus " + path("c.txt") + common + "3 --out " + path("train.jsonl"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("wrote 3 pairs to " + path("train.jsonl")), std::string::npos) << r.out;
+  r = run("data corpus " + path("c.txt") + common + "1 --skip 3 --out " + path("held.jsonl"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::vector<std::string> all = lines(fileText(path("train.jsonl")));
+  ASSERT_EQ(all.size(), 3u);
+  const std::vector<std::string> held = lines(fileText(path("held.jsonl")));
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(std::count(all.begin(), all.end(), held[0]), 0) << held[0];
+  all.push_back(held[0]);
+  std::sort(all.begin(), all.end());
+  std::sort(l.begin(), l.end());
+  EXPECT_EQ(all, l);
+  // The file is a dataset `data sample` reads, with a real (Llama-2) tokenizer.
+  r = run("data sample --jsonl " + path("held.jsonl") + " -n 1 --json --tokenizer " +
+          std::string(NMAR_FIXTURES_DIR) + "/tokenizers/llama2");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(lines(r.out).at(0));
+  EXPECT_EQ(j["example"]["prompt"], nlohmann::json::parse(held[0])["prompt"]);
+  EXPECT_EQ(j["ids"][0], 1);  // <s>
+}
+
+TEST_F(Cli, DataCorpusRejectsBadInputNamingIt) {
+  std::ofstream(path("one.txt")) << "Only this single sentence gives a pair.\n";
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"data corpus " + path("missing.txt"), path("missing.txt") + ": cannot open"},
+      {"data corpus " + path("one.txt") + " --count 2",
+       "one.txt: only 1 sentences give pairs, --count asks for 2"},
+      {"data corpus " + path("one.txt") + " --prompt-words 0",
+       "--prompt-words: expected 1..1000, got 0"},
+      {"data corpus " + path("one.txt") + " --skip 1", "--skip: needs --count"},
+      {"data corpus " + path("one.txt") + " --out " + path("no/such/dir/x.jsonl"),
+       "--out " + path("no/such/dir/x.jsonl") + ": cannot write"},
+  };
+  for (const auto& [args, expected] : cases) {
+    const Result r = run(args);
+    EXPECT_NE(r.code, 0) << args;
+    EXPECT_NE(r.out.find(expected), std::string::npos) << args << "\n" << r.out;
+  }
+}
+
+TEST_F(Cli, TrainFromScratchWithARealTokenizer) {
+  // [model] tokenizer: a from-scratch preset whose vocabulary is Llama-2's (32,000 + <|undo|>).
+  std::ofstream(path("d.jsonl")) << "{\"prompt\": \"In the beginning\", \"completion\": \"God "
+                                    "created\"}\n{\"prompt\": \"And the earth\", \"completion\": "
+                                    "\"was without\"}\n";
+  const fs::path exp = m_dir / "prose.toml";
+  const std::string tok = std::string(NMAR_FIXTURES_DIR) + "/tokenizers/llama2/tokenizer.json";
+  std::ofstream(exp) << "[model]\nfamily = \"llama\"\npreset = \"tiny\"\ntokenizer = \"" << tok
+                     << "\"\n[data]\njsonl = \"d.jsonl\"\n[deviation]\nkind = \"random\"\n"
+                        "[train]\nsteps = 2\nbatch_size = 2\nlog_every = 1\n"
+                        "[eval]\nevery = 0\nexamples = 2\nmax_new_tokens = 4\n";
+  const std::string out = path("prose");
+  Result r = run("train " + exp.string() + " --no-store --quiet --out " + out);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const fs::path ck = fs::path(out) / "checkpoint-2";
+  const Pretrained p = loadPretrained(ck);
+  EXPECT_EQ(p.model->config().vocabSize, 32001);
+  ASSERT_TRUE(p.tokenizer);
+  EXPECT_EQ(p.tokenizer->tokenId("<|undo|>"), 32000);
+  EXPECT_EQ(p.tokenizer->encode("In the beginning"), (std::vector<int32_t>{560, 272, 5398}));
+  // With a checkpoint the key is refused; a missing tokenizer is named.
+  std::ofstream(exp, std::ios::trunc) << "[model]\ncheckpoint = \"" << ck.string()
+                                      << "\"\ntokenizer = \"" << tok
+                                      << "\"\n[data]\njsonl = \"d.jsonl\"\n";
+  r = run("train " + exp.string() + " --no-store");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("prose.toml: [model]: field 'tokenizer': only for a model built from "
+                       "scratch"),
+            std::string::npos)
+      << r.out;
+  std::ofstream(exp, std::ios::trunc) << "[model]\ntokenizer = \"nowhere.json\"\n"
+                                         "[data]\njsonl = \"d.jsonl\"\n[train]\nsteps = 1\n";
+  r = run("train " + exp.string() + " --no-store");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("prose.toml: [model].tokenizer: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("nowhere.json"), std::string::npos) << r.out;
+}
+
 // --- nmar runs (the run store) and decode --store ---
 
 TEST_F(Cli, TrainRecordsARunAndResumesItOnTheSameId) {
