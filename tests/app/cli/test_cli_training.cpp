@@ -242,7 +242,7 @@ TEST_F(Cli, DataCorpusWritesDisjointSeededDrawsAsJsonl) {
             nlohmann::json({{"prompt", "In the beginning"},
                             {"completion", "God created"},
                             {"source", "c.txt:2"}}));
-  EXPECT_EQ(nlohmann::json::parse(l[2])["completion"], "said let");
+  EXPECT_EQ(nlohmann::json::parse(l[2])["completion"], "let there");
   // A training draw and a held-out draw that skips it: disjoint, together all four.
   const std::string common = " --prompt-words 3 --completion-words 2 --seed 5 --count ";
   r = run("data corpus " + path("c.txt") + common + "3 --out " + path("train.jsonl"));
