@@ -8,8 +8,8 @@
 #include "data/sequence.h"
 #include "data/task.h"
 #include "decode/pruned_decoder.h"
+#include "experiments/post_eval_model.h"
 #include "model/pretrained.h"
-#include "model/undo_token.h"
 #include "util/error.h"
 
 namespace nmar::core {
@@ -41,16 +41,11 @@ ComputeMatchedResult evaluateComputeMatched(const ExperimentConfig& config,
                                             const ComputeMatchedSettings& settings) {
   if (settings.maxSamples < 1 || !(settings.temperature > 0.0))
     throw Error("compute_matched: expected samples >= 1 and a temperature > 0");
-  Pretrained p = loadPretrained(checkpoint);
-  if (!p.tokenizer) throw Error(checkpoint.string() + ": the checkpoint has no tokenizer files");
-  const std::optional<std::int32_t> undo = undoTokenId(p);
-  if (!undo) throw Error(checkpoint.string() + ": the model has no UNDO token");
-  const std::optional<std::int64_t> eos = p.tokenizer->eosId();
-  const nlohmann::json& evalCfg = config.evalData.empty() ? config.data : config.evalData;
-  auto source = makeExampleSource(evalCfg, config.eval.seed, config.source.parent_path(),
-                                  config.source.string() + ": [eval_data]");
+  PostEvalModel loaded = loadPostEvalModel(config, checkpoint);
+  Pretrained& p = loaded.pretrained;
+  const std::optional<std::int64_t>& eos = loaded.eosId;
+  ExampleSource* source = loaded.heldOut.get();
   torch::NoGradGuard noGrad;
-  p.model->eval();
   std::vector<int> ns;
   for (int n = 1; n <= settings.maxSamples; n *= 2) ns.push_back(n);
   const int total = ns.back();
@@ -65,7 +60,7 @@ ComputeMatchedResult evaluateComputeMatched(const ExperimentConfig& config,
     const int completion = static_cast<int>(seq.ids.size()) - seq.promptLength;
     DecodeSettings s;
     s.mode = TraceMode::kHard;
-    s.undoId = *undo;
+    s.undoId = loaded.undoId;
     s.eosId = eos ? *eos : -1;
     s.sampler.temperature = settings.temperature;
     s.sampler.maxNewTokens = 2 * completion + 8;

@@ -8,24 +8,37 @@
 #include "data/sequence.h"
 #include "data/task.h"
 #include "decode/pruned_decoder.h"
+#include "experiments/post_eval_model.h"
 #include "model/pretrained.h"
 #include "model/undo_token.h"
 #include "util/error.h"
 
 namespace nmar::core {
 
+PostEvalModel loadPostEvalModel(const ExperimentConfig& config,
+                                const std::filesystem::path& checkpoint) {
+  PostEvalModel m;
+  m.pretrained = loadPretrained(checkpoint);
+  if (!m.pretrained.tokenizer)
+    throw Error(checkpoint.string() + ": the checkpoint has no tokenizer files");
+  const std::optional<std::int32_t> undo = undoTokenId(m.pretrained);
+  if (!undo) throw Error(checkpoint.string() + ": the model has no UNDO token");
+  m.undoId = *undo;
+  m.eosId = m.pretrained.tokenizer->eosId();
+  const nlohmann::json& evalCfg = config.evalData.empty() ? config.data : config.evalData;
+  m.heldOut = makeExampleSource(evalCfg, config.eval.seed, config.source.parent_path(),
+                                config.source.string() + ": [eval_data]");
+  m.pretrained.model->eval();
+  return m;
+}
+
 MultiRecoveryResult evaluateMultiRecovery(const ExperimentConfig& config,
                                           const std::filesystem::path& checkpoint, int events) {
-  Pretrained p = loadPretrained(checkpoint);
-  if (!p.tokenizer) throw Error(checkpoint.string() + ": the checkpoint has no tokenizer files");
-  const std::optional<std::int32_t> undo = undoTokenId(p);
-  if (!undo) throw Error(checkpoint.string() + ": the model has no UNDO token");
-  const std::optional<std::int64_t> eos = p.tokenizer->eosId();
-  const nlohmann::json& evalCfg = config.evalData.empty() ? config.data : config.evalData;
-  auto source = makeExampleSource(evalCfg, config.eval.seed, config.source.parent_path(),
-                                  config.source.string() + ": [eval_data]");
+  PostEvalModel loaded = loadPostEvalModel(config, checkpoint);
+  Pretrained& p = loaded.pretrained;
+  const std::optional<std::int64_t>& eos = loaded.eosId;
+  ExampleSource* source = loaded.heldOut.get();
   torch::NoGradGuard noGrad;
-  p.model->eval();
   MultiRecoveryResult r;
   double ok = 0, okClean = 0, forced = 0, pops = 0;
   for (int i = 0; i < config.eval.examples; ++i) {
@@ -35,7 +48,7 @@ MultiRecoveryResult evaluateMultiRecovery(const ExperimentConfig& config,
     const int completion = static_cast<int>(seq.ids.size()) - seq.promptLength - (eos ? 1 : 0);
     DecodeSettings s;
     s.mode = TraceMode::kHard;
-    s.undoId = *undo;
+    s.undoId = loaded.undoId;
     s.eosId = eos ? *eos : -1;
     s.sampler.temperature = 0.0;
     s.sampler.seed = config.eval.seed + i;
