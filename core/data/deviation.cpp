@@ -9,30 +9,13 @@
 #include <torch/utils.h>
 
 #include "data/random.h"
+#include "model/eval_mode.h"
 #include "model/kv_cache.h"
 #include "util/error.h"
 
 namespace nmar::core {
 
 namespace {
-
-/** Puts a model (if any) into eval mode for its lifetime and restores the mode it had. */
-class EvalModeGuard {
- public:
-  explicit EvalModeGuard(Transformer& model)
-      : m_model(model), m_wasTraining(!model.is_empty() && model->is_training()) {
-    if (!m_model.is_empty()) m_model->eval();
-  }
-  ~EvalModeGuard() {
-    if (m_wasTraining) m_model->train();
-  }
-  EvalModeGuard(const EvalModeGuard&) = delete;
-  EvalModeGuard& operator=(const EvalModeGuard&) = delete;
-
- private:
-  Transformer& m_model;
-  bool m_wasTraining;
-};
 
 /** Feeds @p ids into @p cache and returns the logits after the last one (`[V]`, CPU fp32). */
 at::Tensor feed(Transformer& model, KVCache& cache, const std::vector<std::int64_t>& ids) {
@@ -166,7 +149,7 @@ TrainingSequence DeviationInjector::inject(const TrainingSequence& clean, std::m
 
   torch::NoGradGuard noGrad;
   Transformer model = usesModel ? m_model : Transformer(nullptr);
-  const EvalModeGuard evalMode(model);
+  const EvalMode evalMode(model);
   const std::unique_ptr<KVCache> cache =
       usesModel ? std::make_unique<KVCache>(model->config().numLayers) : nullptr;
 

@@ -9,6 +9,7 @@
 #include "data/sequence.h"
 #include "data/task.h"
 #include "decode/pruned_decoder.h"
+#include "model/eval_mode.h"
 #include "nmar/masks.h"
 #include "tokenizer/tokenizer.h"
 #include "train/detector_labels.h"
@@ -16,19 +17,6 @@
 
 namespace nmar::core {
 namespace {
-
-/** Puts the model in eval mode and restores its training flag on scope exit. */
-class EvalGuard {
- public:
-  explicit EvalGuard(Transformer model) : m_model(std::move(model)), m(m_model->is_training()) {
-    m_model->eval();
-  }
-  ~EvalGuard() { m_model->train(m); }
-
- private:
-  Transformer m_model;
-  bool m;
-};
 
 /** A sequence with one label per position (kNoLabel where none). */
 struct LabelledRow {
@@ -114,7 +102,7 @@ DetectorSamples injectedSamples(Transformer model, const Tokenizer& tokenizer,
                                 const std::vector<Example>& examples,
                                 const DetectorDataSettings& s, std::uint64_t seed) {
   if (s.undoId < 0) throw Error("detector samples: the model has no UNDO token");
-  EvalGuard guard(model);
+  EvalMode guard(model);
   torch::NoGradGuard noGrad;
   const DeviationInjector injector(s.deviation, s.undoId, model->config().vocabSize, model,
                                    &tokenizer);
@@ -133,7 +121,7 @@ DetectorSamples naturalSamples(Transformer model, const Tokenizer& tokenizer,
                                const std::vector<Example>& examples,
                                const DetectorDataSettings& s) {
   if (s.undoId < 0) throw Error("detector samples: the model has no UNDO token");
-  EvalGuard guard(model);
+  EvalMode guard(model);
   torch::NoGradGuard noGrad;
   const std::optional<std::int64_t> eos =
       s.eosId >= 0 ? std::optional<std::int64_t>(s.eosId) : std::nullopt;

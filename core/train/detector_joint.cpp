@@ -8,6 +8,7 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include "train/detector_data.h"
+#include "model/eval_mode.h"
 #include "train/detector_labels.h"
 #include "train/detector_metrics.h"
 #include "train/detector_trainer.h"
@@ -16,22 +17,6 @@ namespace nmar::core {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-/** Puts a module in eval mode and restores its training flag on scope exit. */
-template <typename Module>
-class EvalScope {
- public:
-  explicit EvalScope(Module m) : m_module(std::move(m)), m_training(m_module->is_training()) {
-    m_module->eval();
-  }
-  ~EvalScope() { m_module->train(m_training); }
-  EvalScope(const EvalScope&) = delete;
-  EvalScope& operator=(const EvalScope&) = delete;
-
- private:
-  Module m_module;
-  bool m_training;
-};
 
 }  // namespace
 
@@ -96,7 +81,7 @@ std::map<std::string, double> evaluateDetector(Transformer model, const Tokenize
                                                const DetectorSpec& spec, const EvalSettings& base,
                                                const std::atomic<bool>* cancel) {
   std::map<std::string, double> m;
-  EvalScope<DetectorHead> headScope(head);
+  EvalMode headScope(head);
   DetectorDataSettings ds;
   ds.undoId = base.undoId;
   ds.eosId = base.eosId;

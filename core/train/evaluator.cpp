@@ -13,6 +13,7 @@
 #include "data/sequence.h"
 #include "decode/forced_deviation.h"
 #include "decode/pruned_decoder.h"
+#include "model/eval_mode.h"
 #include "tokenizer/tokenizer.h"
 #include "train/token_credit.h"
 #include "util/error.h"
@@ -21,20 +22,6 @@ namespace nmar::core {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-/** Restores the model's training flag on scope exit. */
-class EvalModeGuard {
- public:
-  explicit EvalModeGuard(Transformer model)
-      : m_model(std::move(model)), m_was(m_model->is_training()) {
-    m_model->eval();
-  }
-  ~EvalModeGuard() { m_model->train(m_was); }
-
- private:
-  Transformer m_model;
-  bool m_was;
-};
 
 struct Row {
   std::vector<std::int64_t> ids;
@@ -109,7 +96,7 @@ EvalResult evaluate(Transformer model, const Tokenizer& tokenizer,
     throw Error("evaluate: the model has no UNDO token (undo id " + std::to_string(s.undoId) + ")");
   }
   const auto t0 = std::chrono::steady_clock::now();
-  EvalModeGuard modeGuard(model);
+  EvalMode modeGuard(model);
   torch::NoGradGuard noGrad;
   std::mt19937_64 rng(s.seed);
   const std::optional<std::int64_t> eos =
