@@ -28,11 +28,15 @@ AdditionTask::AdditionTask(const nlohmann::json& params) {
   ConfigReader r(params, "task 'addition'");
   m_operands = static_cast<int>(r.integer("operands", 2, 2, 8));
   m_reverse = r.boolean("reverse", false);
+  m_reverseOperands = r.boolean("reverse_operands", false);
   r.rejectUnknown();
 }
 
 nlohmann::json AdditionTask::params() const {
-  return {{"operands", m_operands}, {"reverse", m_reverse}};
+  nlohmann::json j = {{"operands", m_operands}, {"reverse", m_reverse}};
+  // Only when set, so that the configuration hashes of existing runs stay what they were.
+  if (m_reverseOperands) j["reverse_operands"] = true;
+  return j;
 }
 
 Example AdditionTask::make(const std::vector<std::string>& operands, int difficulty) const {
@@ -40,7 +44,9 @@ Example AdditionTask::make(const std::vector<std::string>& operands, int difficu
   ex.task = name();
   std::string sum = "0";
   for (std::size_t i = 0; i < operands.size(); ++i) {
-    ex.prompt += (i ? "+" : "") + operands[i];
+    std::string written = operands[i];
+    if (m_reverseOperands) std::reverse(written.begin(), written.end());
+    ex.prompt += (i ? "+" : "") + written;
     sum = addDecimal(sum, operands[i]);
   }
   ex.prompt += "=";
@@ -103,6 +109,8 @@ Example AdditionTask::fromPrompt(const std::string& prompt) const {
   }
   if (digits > static_cast<std::size_t>(maxDifficulty()))
     fail("an operand has more than " + std::to_string(maxDifficulty()) + " digits");
+  if (m_reverseOperands)  // written least significant digit first: the numbers are the reverse
+    for (std::string& o : operands) std::reverse(o.begin(), o.end());
   return make(operands, static_cast<int>(digits));
 }
 

@@ -3,6 +3,7 @@
 // prompts solved back (fromPrompt), and parameter errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <set>
 
@@ -129,6 +130,38 @@ TEST(DataTasks, AdditionReversedWritesTheSumLeastSignificantDigitFirst) {
   EXPECT_EQ(task->params(), (nlohmann::json{{"operands", 2}, {"reverse", true}}));
 }
 
+TEST(DataTasks, AdditionReversedOperandsAreWrittenLeastSignificantDigitFirstToo) {
+  // 123 + 459 = 582, all three written least significant digit first.
+  const auto task = makeTask("addition", {{"reverse", true}, {"reverse_operands", true}});
+  const Example e = task->fromPrompt("321+954=");
+  EXPECT_EQ(e.prompt, "321+954=");
+  EXPECT_EQ(e.completion, "285");
+  EXPECT_TRUE(task->verify(e, "285").correct);
+  // 1000 + 9 = 1009: "0001+9=" -> "9001"; operand digits keep their (reversed) zeros.
+  EXPECT_EQ(task->fromPrompt("0001+9=").completion, "9001");
+  EXPECT_EQ(task->params(),
+            (nlohmann::json{{"operands", 2}, {"reverse", true}, {"reverse_operands", true}}));
+  // Generated examples: reversing the prompt's operands back gives numbers whose sum, reversed,
+  // is the completion; each operand has `difficulty` digits and no leading zero when read back.
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 50; ++i) {
+    const Example g = task->generate(rng, 4);
+    const std::string p = g.prompt.substr(0, g.prompt.size() - 1);
+    std::string a = p.substr(0, p.find('+')), b = p.substr(p.find('+') + 1);
+    ASSERT_EQ(a.size(), 4u);
+    ASSERT_EQ(b.size(), 4u);
+    std::reverse(a.begin(), a.end());
+    std::reverse(b.begin(), b.end());
+    EXPECT_NE(a[0], '0');
+    std::string sum = addDecimal(a, b);
+    std::reverse(sum.begin(), sum.end());
+    EXPECT_EQ(g.completion, sum) << g.prompt;
+  }
+  // Without the option the params (and so the config hashes of old runs) are unchanged.
+  EXPECT_EQ(makeTask("addition", {{"reverse", true}})->params(),
+            (nlohmann::json{{"operands", 2}, {"reverse", true}}));
+}
+
 TEST(DataTasks, SortingFormatAndVerdicts) {
   const auto task = makeTask("sorting");
   const Example e = task->fromPrompt("sort 5 3 9:");
@@ -210,7 +243,8 @@ TEST(DataTasks, BadParametersAndPromptsNameTheProblem) {
   EXPECT_DATA_ERROR(makeTask("addition", {{"operands", 9}}),
                     "task 'addition': field 'operands': expected an integer in [2, 8], got 9");
   EXPECT_DATA_ERROR(makeTask("addition", {{"digits", 3}}),
-                    "task 'addition': unknown field 'digits' (expected one of operands, reverse)");
+                    "task 'addition': unknown field 'digits' (expected one of operands, reverse, "
+                    "reverse_operands)");
   EXPECT_DATA_ERROR(
       makeTask("addition", {{"reverse", "yes"}}),
       "task 'addition': field 'reverse': expected true or false, got a string \"yes\"");
