@@ -1,4 +1,5 @@
 // nmar experiments run SUITE.toml [--quick] [--only A,B] [--seeds N] [--store FILE] [--out DIR]
+//                                 [--jobs N]
 // nmar experiments report SUITE.toml [--quick] [--only A,B] [--seeds N] [--store FILE] [--out FILE]
 // A suite of training runs over seeds into the run store, and its Markdown report.
 #include <CLI/CLI.hpp>
@@ -15,6 +16,7 @@
 #include "experiments/suite_plot.h"
 #include "experiments/suite_report.h"
 #include "experiments/suite_runner.h"
+#include "suite_jobs.h"
 #include "store/run_store.h"
 #include "store/store_path.h"
 #include "train/evaluator.h"
@@ -31,6 +33,8 @@ struct SuiteArgs {
   std::vector<std::string> only;
   int seeds = 0;
   bool quick = false, quiet = false, dryRun = false;
+  int jobs = 1;
+  int runIndex = -1;  ///< a child of --jobs: plan run this index alone
 };
 
 /** Eval lines of the run in training, prefixed with the run's name. */
@@ -111,20 +115,57 @@ int runSuiteCommand(const SuiteArgs& a) {
     }
     return 0;
   }
+  if (a.runIndex >= static_cast<int>(runs.size()))
+    throw core::Error("experiments: --run-index " + std::to_string(a.runIndex) + ": the plan has " +
+                      std::to_string(runs.size()) + " runs");
   core::RunStore store(storePathOf(a));
-  std::cerr << "suite " << suite.name << ": " << runs.size() << " runs ("
-            << (a.quick ? "quick" : "full") << ") into " << store.path().string() << "\n";
   ConsoleSuiteObserver observer(a.quiet);
   std::signal(SIGINT, onInterrupt);
   std::signal(SIGTERM, onInterrupt);
-  const core::SuiteOutcome o = core::runSuite(runs, store, &observer, &g_cancel);
+  if (a.runIndex >= 0) {  // a child of --jobs: one run, its outcome as the exit status
+    const core::SuiteOutcome o = core::runSuite(runs, store, &observer, &g_cancel,
+                                                {static_cast<std::size_t>(a.runIndex)});
+    return o.cancelled ? 130 : o.failed > 0 ? 1 : 0;
+  }
+  std::cerr << "suite " << suite.name << ": " << runs.size() << " runs ("
+            << (a.quick ? "quick" : "full") << ") into " << store.path().string();
+  if (a.jobs > 1) std::cerr << ", " << a.jobs << " at a time";
+  std::cerr << "\n";
+  int trained = 0, skipped = 0, failed = 0;
+  bool cancelled = false;
+  double seconds = 0.0, runSeconds = 0.0;
+  if (a.jobs > 1) {
+    const std::string storeFile = std::filesystem::absolute(store.path()).string();
+    auto childArgs = [&](std::size_t i) {
+      std::vector<std::string> args{"experiments", "run", a.suite, "--store", storeFile,
+                                    "--run-index", std::to_string(i), "--quiet"};
+      if (a.quick) args.push_back("--quick");
+      if (a.seeds > 0) args.insert(args.end(), {"--seeds", std::to_string(a.seeds)});
+      if (!a.out.empty()) args.insert(args.end(), {"--out", a.out});
+      if (!a.only.empty()) {
+        std::string only;
+        for (std::size_t k = 0; k < a.only.size(); ++k) only += (k ? "," : "") + a.only[k];
+        args.insert(args.end(), {"--only", only});
+      }
+      return args;
+    };
+    const SuiteJobsOutcome o = runSuiteJobs(runs, store, a.jobs, childArgs, g_cancel, a.quiet);
+    trained = o.trained, skipped = o.skipped, failed = o.failed, cancelled = o.cancelled;
+    seconds = o.seconds, runSeconds = o.runSeconds;
+  } else {
+    const core::SuiteOutcome o = core::runSuite(runs, store, &observer, &g_cancel);
+    trained = o.trained, skipped = o.skipped, failed = o.failed, cancelled = o.cancelled;
+    seconds = o.seconds;
+  }
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
-  std::printf("suite %s: %d trained, %d skipped (finished before), %d failed%s in %.0f s\n",
-              suite.name.c_str(), o.trained, o.skipped, o.failed, o.cancelled ? ", cancelled" : "",
-              o.seconds);
-  if (o.cancelled) return 130;
-  return o.failed > 0 ? 1 : 0;
+  std::printf("suite %s: %d trained, %d skipped (finished before), %d failed%s in %.0f s",
+              suite.name.c_str(), trained, skipped, failed, cancelled ? ", cancelled" : "",
+              seconds);
+  if (a.jobs > 1) std::printf(" (the runs took %.0f s added up)", runSeconds);
+  std::printf("\n");
+  if (cancelled) return 130;
+  return failed > 0 ? 1 : 0;
 }
 
 int reportCommand(const SuiteArgs& a) {
@@ -200,6 +241,16 @@ void registerExperimentsCommand(CLI::App& app) {
   run->add_option("--out", runArgs->out, "Checkpoint folder (default: the suite's out_dir)");
   run->add_flag("--dry-run", runArgs->dryRun, "List the planned runs and exit");
   run->add_flag("-q,--quiet", runArgs->quiet, "Only one line per run");
+  run->add_option("-j,--jobs", runArgs->jobs,
+                  "Runs at a time, each in its own nmar process (OMP_NUM_THREADS=1 unless set); a "
+                  "staged run waits for its stage. On a 2-core machine --jobs 2 halves the wall "
+                  "time")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  run->add_option("--run-index", runArgs->runIndex,
+                  "Internal (--jobs): train only this run of the plan (0-based)")
+      ->check(CLI::NonNegativeNumber)
+      ->group("");
   run->callback([runArgs] {
     const int rc = runSuiteCommand(*runArgs);
     if (rc != 0) throw CLI::RuntimeError(rc);

@@ -271,6 +271,7 @@ Suite parseSuite(std::string_view text, const fs::path& file) {
     const std::string expUndoInit = er.string("undo_init", "");
     const int expEvents = static_cast<int>(er.integer("recovery_events", 0, 0, 64));
     const int expMatched = static_cast<int>(er.integer("compute_matched", 0, 0, 64));
+    const int expNatural = static_cast<int>(er.integer("natural_samples", 0, 0, 64));
     const bool expEvalOnly = er.boolean("evaluate_only", false);
     const nlohmann::json& vars = er.raw("variant");
     if (!vars.is_null() && (!vars.is_array() || vars.empty()))
@@ -292,6 +293,7 @@ Suite parseSuite(std::string_view text, const fs::path& file) {
         var.undoInit = vr.string("undo_init", expUndoInit);
         var.recoveryEvents = static_cast<int>(vr.integer("recovery_events", expEvents, 0, 64));
         var.computeMatched = static_cast<int>(vr.integer("compute_matched", expMatched, 0, 64));
+        var.naturalSamples = static_cast<int>(vr.integer("natural_samples", expNatural, 0, 64));
         var.evaluateOnly = vr.boolean("evaluate_only", expEvalOnly);
         vr.rejectUnknown();
       } else {
@@ -300,14 +302,16 @@ Suite parseSuite(std::string_view text, const fs::path& file) {
         var.undoInit = expUndoInit;
         var.recoveryEvents = expEvents;
         var.computeMatched = expMatched;
+        var.naturalSamples = expNatural;
         var.evaluateOnly = expEvalOnly;
       }
       if (var.evaluateOnly && var.from.empty())
         throw Error(vat + ": field 'evaluate_only': needs `from` (the checkpoint to evaluate)");
-      if (var.evaluateOnly && var.recoveryEvents == 0 && var.computeMatched == 0)
+      if (var.evaluateOnly && var.recoveryEvents == 0 && var.computeMatched == 0 &&
+          var.naturalSamples == 0)
         throw Error(vat +
-                    ": field 'evaluate_only': nothing to evaluate (set recovery_events or "
-                    "compute_matched)");
+                    ": field 'evaluate_only': nothing to evaluate (set recovery_events, "
+                    "compute_matched or natural_samples)");
       if (!var.undoInit.empty()) {
         try {
           parseTokenInitStrategy(var.undoInit);
@@ -362,10 +366,39 @@ Suite loadSuite(const fs::path& file) {
 
 std::string configHash(const ExperimentConfig& config) { return configHash(config, {}); }
 
+namespace {
+
+/**
+ * What identifies the file at @p path in a config hash: its content ("sha256:<hex>"), so the hash
+ * does not depend on where the checkout lives; a folder by its tokenizer.json when it has one. A
+ * path that cannot be read stays as it is (planning reports it when it reads the data).
+ */
+std::string fileIdentity(const fs::path& path) {
+  std::error_code ec;
+  fs::path file = path;
+  if (fs::is_directory(file, ec)) file /= "tokenizer.json";
+  if (!fs::is_regular_file(file, ec)) return path.string();
+  try {
+    return "sha256:" + sha256File(file).sha256;
+  } catch (const Error&) {
+    return path.string();
+  }
+}
+
+}  // namespace
+
 std::string configHash(const ExperimentConfig& config, const std::string& fromHash) {
   nlohmann::json j = config.toJson();
   j["run"].erase("name");
   j["run"].erase("out_dir");
+  // Datasets and tokenizers by their content, not their (absolute) paths.
+  for (const char* table : {"data", "eval_data"}) {
+    if (j.contains(table) && j[table].is_object() && j[table].contains("jsonl") &&
+        j[table]["jsonl"].is_string())
+      j[table]["jsonl"] = fileIdentity(j[table]["jsonl"].get<std::string>());
+  }
+  if (!config.model.tokenizer.empty())
+    j["model"]["tokenizer"] = fileIdentity(config.model.tokenizer);
   // A staged run is identified by its stage's hash, not by where that stage's folder is.
   j["model"]["checkpoint"] = !fromHash.empty() ? "suite-run:" + fromHash
                              : config.model.checkpoint.empty()
@@ -489,6 +522,10 @@ std::vector<PlannedRun> planSuite(const Suite& suite, const SuitePlanOptions& op
       run.computeMatched = v.computeMatched;
       if (v.computeMatched > 0)
         run.hash = sha256Hex(run.hash + ":compute_matched=" + std::to_string(v.computeMatched))
+                       .substr(0, 16);
+      run.naturalSamples = v.naturalSamples;
+      if (v.naturalSamples > 0)
+        run.hash = sha256Hex(run.hash + ":natural_samples=" + std::to_string(v.naturalSamples))
                        .substr(0, 16);
       run.evaluateOnly = v.evaluateOnly;
       if (v.evaluateOnly) run.hash = sha256Hex(run.hash + ":evaluate_only").substr(0, 16);

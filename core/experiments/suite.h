@@ -28,6 +28,9 @@
  * the final checkpoint with N forced deviations per answer (suite_post_eval.h) and logs
  * post/recovery_multi, post/clean_acc, post/forced_per_seq, post/undo_per_seq at the last step.
  * `compute_matched = N` runs compute_matched.h's comparison (post/cm_* keys) with up to N samples.
+ * `natural_samples = N` samples N completions per held-out example at temperature 1 and scores
+ * the model's own errors (suite_post_eval.h): post/natural_undo_next, post/natural_undo_later,
+ * post/natural_recovery, post/natural_errors_per_seq, post/natural_acc, post/natural_false_undo.
  * `evaluate_only = true` (with `from`) trains nothing: the run (kind "eval") only records these
  * evaluations of the stage's checkpoint, at step 0.
  *
@@ -56,6 +59,7 @@ struct SuiteVariant {
   std::string undoInit;    ///< re-initialise UNDO with this strategy first (empty: no)
   int recoveryEvents = 0;  ///< > 0: evaluate recovery from this many forced deviations at the end
   int computeMatched = 0;  ///< > 0: the compute-matched comparison with up to N samples at the end
+  int naturalSamples = 0;  ///< > 0: sample N completions per example and score natural errors
   bool evaluateOnly = false;  ///< no training: only the evaluations above, on the `from` checkpoint
 };
 
@@ -117,6 +121,7 @@ struct PlannedRun {
   std::string undoInit;           ///< SuiteVariant::undoInit
   int recoveryEvents = 0;         ///< SuiteVariant::recoveryEvents
   int computeMatched = 0;         ///< SuiteVariant::computeMatched
+  int naturalSamples = 0;         ///< SuiteVariant::naturalSamples
   bool evaluateOnly = false;      ///< SuiteVariant::evaluateOnly
   bool dependencyOnly = false;    ///< planned only as a stage of a selected run (--only)
   std::string sizeName() const;

@@ -141,6 +141,16 @@ SuiteResults collectResults(const Suite& suite, const std::vector<PlannedRun>& p
                 "the final checkpoint of " + from.experiment + "." + from.variant + " (same seed)";
           }
           if (run.evaluateOnly) er.baseConfig["evaluate_only"] = true;
+          // Dataset paths as the reader of the report sees them: relative to the suite file.
+          for (const char* table : {"data", "eval_data"}) {
+            if (!er.baseConfig.contains(table)) continue;
+            nlohmann::json& d = er.baseConfig[table];
+            if (d.is_object() && d.contains("jsonl") && d["jsonl"].is_string())
+              d["jsonl"] = std::filesystem::path(d["jsonl"].get<std::string>())
+                               .lexically_proximate(
+                                   std::filesystem::absolute(suite.file).parent_path())
+                               .string();
+          }
         }
         const std::optional<RunInfo> info = findFinishedRun(store, run);
         if (!info) {

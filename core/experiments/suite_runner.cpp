@@ -1,6 +1,8 @@
 #include "experiments/suite_runner.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <memory>
 
 #include "experiments/compute_matched.h"
@@ -77,6 +79,21 @@ void runPostEvaluations(const PlannedRun& run, const ExperimentConfig& config,
     for (const auto& [key, value] : metrics) values.push_back({key, value});
     store.logMetrics(runId, step, values);
   }
+  if (run.naturalSamples > 0) {
+    const NaturalErrorResult r = evaluateNaturalErrors(config, checkpoint, run.naturalSamples);
+    std::vector<MetricValue> values{{"post/natural_acc", r.accuracy},
+                                    {"post/natural_errors", static_cast<double>(r.errors)},
+                                    {"post/natural_errors_per_seq", r.errorsPerSeq},
+                                    {"post/natural_undo_next", r.undoNext},
+                                    {"post/natural_undo_later", r.undoLater},
+                                    {"post/natural_recovery", r.recovery},
+                                    {"post/natural_false_undo", r.falseUndo}};
+    // NaN (no error, no UNDO) is left out: the store keeps finite values only.
+    values.erase(std::remove_if(values.begin(), values.end(),
+                                [](const MetricValue& v) { return !std::isfinite(v.value); }),
+                 values.end());
+    store.logMetrics(runId, step, values);
+  }
 }
 
 }  // namespace
@@ -95,12 +112,13 @@ std::optional<RunInfo> findFinishedRun(RunStore& store, const PlannedRun& run) {
 }
 
 SuiteOutcome runSuite(const std::vector<PlannedRun>& plan, RunStore& store, SuiteObserver* observer,
-                      const std::atomic<bool>* cancel) {
+                      const std::atomic<bool>* cancel, const std::vector<std::size_t>& only) {
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
   SuiteOutcome outcome;
   const std::size_t total = plan.size();
   for (std::size_t i = 0; i < total; ++i) {
+    if (!only.empty() && std::find(only.begin(), only.end(), i) == only.end()) continue;
     const PlannedRun& run = plan[i];
     if (cancel && cancel->load()) {
       outcome.cancelled = true;
@@ -174,7 +192,7 @@ SuiteOutcome runSuite(const std::vector<PlannedRun>& plan, RunStore& store, Suit
         result.message = e.what();
       }
     }
-    const bool post = run.recoveryEvents > 0 || run.computeMatched > 0;
+    const bool post = run.recoveryEvents > 0 || run.computeMatched > 0 || run.naturalSamples > 0;
     if (result.status == TrainStatus::kFinished && post) {
       try {
         const std::filesystem::path checkpoint =

@@ -55,9 +55,11 @@ std::optional<RunInfo> findFinishedRun(RunStore& store, const PlannedRun& run);
  * from that checkpoint on the same run id (reopened; the trainer checks the checkpoint's config).
  * A run that fails (an Error from the trainer, a NaN loss) is recorded as failed and the suite
  * goes on with the next; raising @p cancel (may be null) stops the current run (recorded as
- * cancelled) and the suite. Store errors are thrown.
+ * cancelled) and the suite. Store errors are thrown. @p only (plan indices; empty: all) restricts
+ * the call to those runs: `nmar experiments run --jobs N` runs each run in its own process so.
  */
 SuiteOutcome runSuite(const std::vector<PlannedRun>& plan, RunStore& store,
-                      SuiteObserver* observer = nullptr, const std::atomic<bool>* cancel = nullptr);
+                      SuiteObserver* observer = nullptr, const std::atomic<bool>* cancel = nullptr,
+                      const std::vector<std::size_t>& only = {});
 
 }  // namespace nmar::core

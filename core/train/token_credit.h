@@ -38,4 +38,22 @@ struct TokenCredit {
 TokenCredit tokenCredit(const Trace& trace, const std::vector<std::int64_t>& gold, double alpha,
                         double beta);
 
+/** The model's own errors in one trace (see naturalErrors()). */
+struct NaturalErrors {
+  int errors = 0;       ///< natural errors: unforced wrong pushes onto a right stack
+  int undoneNext = 0;   ///< of those, popped by the very next step
+  int undoneLater = 0;  ///< of those, popped at any step before the trace ended
+  int pops = 0;         ///< UNDOs that popped a completion token
+  int uselessPops = 0;  ///< of those, UNDOs that popped a right token
+};
+
+/**
+ * The natural errors of @p trace against @p gold, with the rule of tokenCredit(): a push is right
+ * exactly when the stack up to and including it is a prefix of the gold. A **natural error** is a
+ * wrong push onto a right stack that was not forced (the first wrong token, not those written on
+ * top of it; a forced deviation is the evaluator's, not the model's). Pure; tested on hand-built
+ * traces.
+ */
+NaturalErrors naturalErrors(const Trace& trace, const std::vector<std::int64_t>& gold);
+
 }  // namespace nmar::core

@@ -109,6 +109,37 @@ TEST(GrpoTokenCredit, PastTheGoldAndAWrongPrefixAreWrong) {
   EXPECT_TRUE(tokenCredit(traceOf({}), {1}, 1, 1).credit.empty());
 }
 
+// --- natural errors (experiment 5: does the model undo its own errors?) ---
+
+TEST(NaturalErrors, FirstWrongPushesUndoneAtOnceLaterOrNever) {
+  // gold 1 2 3 EOS; trace: 1 5 U 2 7 8 U U 3 4 EOS
+  //   5: natural error, popped at once; 7: natural error, 8 on top of it is not one (the stack
+  //   is already wrong); 7 is popped two steps later; 4: natural error never popped.
+  const Trace t = traceOf({1, 5, kUndo, 2, 7, 8, kUndo, kUndo, 3, 4, kEos});
+  const NaturalErrors e = naturalErrors(t, {1, 2, 3, kEos});
+  EXPECT_EQ(e.errors, 3);
+  EXPECT_EQ(e.undoneNext, 1);
+  EXPECT_EQ(e.undoneLater, 2);
+  EXPECT_EQ(e.pops, 3);
+  EXPECT_EQ(e.uselessPops, 0);
+}
+
+TEST(NaturalErrors, ForcedDeviationsAreNotTheModelsAndUselessPopsCount) {
+  // gold 1 2 EOS; trace: 1 [5 forced] U 2 U 2 EOS: the forced 5 is no natural error; the second
+  // UNDO pops the right 2 (useless).
+  Trace t = traceOf({1, 5, kUndo, 2, kUndo, 2, kEos});
+  t.steps[1].forced = true;
+  const NaturalErrors e = naturalErrors(t, {1, 2, kEos});
+  EXPECT_EQ(e.errors, 0);
+  EXPECT_EQ(e.undoneNext, 0);
+  EXPECT_EQ(e.pops, 2);
+  EXPECT_EQ(e.uselessPops, 1);
+  // Stopping early is no error; writing past the gold's end is one (depth 2 wants EOS).
+  EXPECT_EQ(naturalErrors(traceOf({1}), {1, 2, kEos}).errors, 0);
+  EXPECT_EQ(naturalErrors(traceOf({1, 2, 3}), {1, 2, kEos}).errors, 1);
+  EXPECT_EQ(naturalErrors(traceOf({}), {1}).errors, 0);
+}
+
 // --- rewards ---
 
 TEST(GrpoRewards, EachFunctionAndTheWeightedTotal) {

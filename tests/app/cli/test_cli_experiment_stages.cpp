@@ -245,6 +245,66 @@ TEST_F(Cli, ExperimentsStagedRunStartsFromItsStagesCheckpoint) {
   EXPECT_NE(again.out.find("no checkpoint on disk"), std::string::npos) << again.out;
 }
 
+TEST_F(Cli, ExperimentsJobsRunStagesFirstThenInParallelProcesses) {
+  // b.init and b.plain start from a.pre; n evaluates a.pre's checkpoint on sampled completions.
+  const std::string file = path("suite.toml"), store = path("runs.sqlite");
+  writeFile(file, stagedSuite() + "[[experiment]]\nname = \"n\"\nbase = \"" + kBase +
+                      "\"\nfrom = \"a.pre\"\nevaluate_only = true\nnatural_samples = 2\n"
+                      "metrics = [\"post/natural_errors_per_seq\", \"post/natural_acc\"]\n");
+  const std::string args = file + " --quick --store " + store + " --out " + path("out");
+  const Result r = run("experiments run " + args + " --jobs 2");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find(", 2 at a time"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("4 trained, 0 skipped (finished before), 0 failed"), std::string::npos)
+      << r.out;
+  // The stage ran alone (nothing else could start); two of its dependants then ran together.
+  const auto pre = r.out.find("st/a/pre/s1: started (process ");
+  ASSERT_NE(pre, std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("1 running)", pre), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("2 running)"), std::string::npos) << r.out;
+  for (const char* name : {"st/b/init/s1", "st/b/plain/s1", "st/n/default/s1"})
+    EXPECT_GT(r.out.find(std::string(name) + ": started"), pre) << name << "\n" << r.out;
+  EXPECT_NE(r.out.find("(the runs took "), std::string::npos) << r.out;
+
+  core::StoreOptions ro;
+  ro.readOnly = true;
+  std::map<std::string, core::RunInfo> byName;
+  {
+    core::RunStore s(store, ro);
+    for (core::RunInfo& info : s.listRuns()) byName[info.name] = info;
+    ASSERT_EQ(byName.size(), 4u);
+    for (const auto& [name, info] : byName) EXPECT_EQ(info.status, core::RunStatus::kFinished);
+    std::string preCheckpoint;
+    for (const core::Artifact& a : s.artifacts(byName.at("st/a/pre/s1").id))
+      if (a.kind == "checkpoint") preCheckpoint = std::filesystem::path(a.path).parent_path();
+    EXPECT_EQ(byName.at("st/b/plain/s1").config.at("model").at("checkpoint"), preCheckpoint);
+    // The natural-error evaluation of a 10-step model: it errs, and the rates are rates.
+    std::map<std::string, double> m;
+    for (const core::MetricSummary& x : s.metricSummaries(byName.at("st/n/default/s1").id))
+      m[x.key] = x.last.value;
+    ASSERT_TRUE(m.count("post/natural_errors") && m.count("post/natural_acc")) << m.size();
+    EXPECT_GT(m.at("post/natural_errors"), 0.0);
+    EXPECT_NEAR(m.at("post/natural_errors_per_seq"), m.at("post/natural_errors") / 16.0, 1e-9);
+    EXPECT_TRUE(m.at("post/natural_acc") >= 0.0 && m.at("post/natural_acc") <= 1.0);
+    for (const char* k : {"post/natural_undo_next", "post/natural_undo_later",
+                          "post/natural_recovery", "post/natural_false_undo"}) {
+      if (m.count(k)) {
+        EXPECT_TRUE(m.at(k) >= 0.0 && m.at(k) <= 1.0) << k << " " << m.at(k);
+      }
+    }
+    if (m.count("post/natural_undo_next") && m.count("post/natural_undo_later")) {
+      EXPECT_LE(m.at("post/natural_undo_next"), m.at("post/natural_undo_later"));
+    }
+  }
+  // A rerun with jobs skips everything; a run index outside the plan is refused.
+  const Result again = run("experiments run " + args + " --jobs 2");
+  ASSERT_EQ(again.code, 0) << again.out;
+  EXPECT_NE(again.out.find("0 trained, 4 skipped"), std::string::npos) << again.out;
+  const Result bad = run("experiments run " + args + " --run-index 4");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.out.find("--run-index 4: the plan has 4 runs"), std::string::npos) << bad.out;
+}
+
 /** The value cells of a report table row as numbers (mean of "m ± s"; NaN for "n/a"). */
 std::vector<double> rowMeans(const std::string& md, const std::string& section,
                              const std::string& variant) {

@@ -137,8 +137,8 @@ TEST_F(Cli, ExperimentsShippedSuitePlansAndSharesIdenticalRuns) {
   const Result dry = run("experiments run " + kShipped + " --quick --dry-run");
   ASSERT_EQ(dry.code, 0) << dry.out;
   const std::vector<std::string> planned = lines(dry.out);
-  // 3 + 2 + 3 + 4 + 3 + 4 + 2 + 3 + 1 variants, one seed
-  ASSERT_EQ(planned.size(), 25u) << dry.out;
+  // 3 + 2 + 3 + 3 + 4 + 3 + 4 + 2 + 3 + 1 variants, one seed
+  ASSERT_EQ(planned.size(), 28u) << dry.out;
   // masked (negative learning), train-hard and confusable are the same run: one config hash.
   auto hashOf = [&](const std::string& name) {
     for (const auto& l : planned)
@@ -161,6 +161,23 @@ TEST_F(Cli, ExperimentsShippedSuitePlansAndSharesIdenticalRuns) {
   EXPECT_EQ(lines(prose.out).size(), 3u) << prose.out;
   EXPECT_NE(prose.out.find("claims/real-text/confusable/s3"), std::string::npos) << prose.out;
   EXPECT_NE(prose.out.find("steps 300"), std::string::npos) << prose.out;
+}
+
+TEST_F(Cli, ExperimentsHashDatasetsByContentNotByPath) {
+  // The same JSONL in two folders (two checkouts) is one run; other content is another.
+  const std::string line = "{\"prompt\": \"1+1=\", \"completion\": \"2\"}\n";
+  std::filesystem::create_directories(path("x"));
+  std::filesystem::create_directories(path("y"));
+  writeFile(path("x/d.jsonl"), line);
+  writeFile(path("y/d.jsonl"), line);
+  writeFile(path("y/e.jsonl"), line + line);
+  auto hashOf = [&](const std::string& jsonl) {
+    return core::configHash(core::parseExperiment(
+        "[run]\nname = \"h\"\n[data]\njsonl = \"" + jsonl + "\"\n", path("e.toml")));
+  };
+  EXPECT_EQ(hashOf(path("x/d.jsonl")), hashOf(path("y/d.jsonl")));
+  EXPECT_NE(hashOf(path("x/d.jsonl")), hashOf(path("y/e.jsonl")));
+  EXPECT_EQ(hashOf(path("x/d.jsonl")).size(), 16u);
 }
 
 /** Raises the cancel flag once training reaches step 10 (as Ctrl-C would). */
