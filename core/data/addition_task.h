@@ -11,7 +11,7 @@ namespace nmar::core {
  * false: the sum is written least significant digit first, "123+459=285" for 582),
  * "reverse_operands": bool (default false: the operands are written least significant digit first
  * too, "321+954=285" for 123+459; with "reverse" every digit of the sum then sits at a fixed
- * distance from the two digits it adds, which makes 4-digit sums learnable by a small model)}.
+ * distance from the two digits it adds; see experiments/addition4-pretrain.toml for what it did)}.
  * verify(): the trimmed output must equal the answer ("expected 579, got 578").
  */
 class AdditionTask final : public Task {
