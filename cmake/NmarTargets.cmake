@@ -5,7 +5,9 @@ function(nmar_target_defaults target)
   # -fPIC everywhere (executables too: they link as PIE): one precompiled header fits all targets.
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter -fPIC)
   if(NMAR_ENABLE_SANITIZERS)
-    target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer)
+    # -g1: line tables only. Reports keep file:line; the whole core's tests under the sanitizers
+    # stay a few GB instead of tens (full debug info in every statically linked test).
+    target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer -g1)
     target_link_options(${target} PRIVATE -fsanitize=address,undefined)
   endif()
 endfunction()

@@ -79,7 +79,7 @@ TEST(HardeningVerifier, OutputLongerThanTheRegexLimitIsWrongWithoutMatching) {
   EXPECT_FALSE(long_.correct);
   EXPECT_EQ(long_.detail,
             "expected a match of /(a|b)*/, got an output of 100000 bytes (a regex verifier checks "
-            "at most 4096)");
+            "at most 1024)");
 }
 
 // Found by fuzz_jsonl (UBSan inside libstdc++'s regex compiler: 4444444444444444444 * 10
