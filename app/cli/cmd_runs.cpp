@@ -220,7 +220,7 @@ void registerRunsCommand(CLI::App& app) {
   struct Options {
     std::string store, id, kind, status, tag, name, metrics, traces, file, text;
     std::vector<std::string> where, ids, tags;
-    bool json = false, remove = false, yes = false;
+    bool json = false, remove = false, yes = false, metricsOnly = false;
   };
   auto opt = std::make_shared<Options>();
 
@@ -312,10 +312,15 @@ void registerRunsCommand(CLI::App& app) {
       "import", "Merge another run store into this one (new run ids; the source is not changed)");
   imp->add_option("file", opt->file, "The run store to import")->required();
   imp->add_option("--store", opt->store, kStoreHelp);
+  imp->add_flag("--metrics-only", opt->metricsOnly,
+                "Copy the runs, tags and metrics only, not traces, token scores or artifact records "
+                "(a small record of results, e.g. experiments/claims.sqlite for the report)");
   imp->callback([opt] {
     core::StoreOptions o;  // the destination is created when missing
     core::RunStore db(storePath(opt->store), o);
-    const core::ImportReport r = db.importFrom(opt->file);
+    const core::ImportReport r = db.importFrom(
+        opt->file, opt->metricsOnly ? core::ImportContent::kMetricsOnly
+                                    : core::ImportContent::kEverything);
     std::cout << "imported " << r.runIds.size() << " runs";
     if (!r.runIds.empty())
       std::cout << " (new ids " << r.runIds.front() << ".." << r.runIds.back() << ")";

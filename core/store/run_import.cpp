@@ -71,7 +71,7 @@ std::int64_t copyRows(SqliteDb& db, const std::string& sql, std::int64_t runOffs
 
 }  // namespace
 
-ImportReport RunStore::importFrom(const fs::path& other) {
+ImportReport RunStore::importFrom(const fs::path& other, ImportContent content) {
   writer();  // throws for a read-only store
   const std::string source = other.string();
   std::error_code ec;
@@ -128,23 +128,25 @@ ImportReport RunStore::importFrom(const fs::path& other) {
                  "JOIN src.metric_keys AS sk ON sk.id = m.key_id "
                  "JOIN main.metric_keys AS mk ON mk.key = sk.key",
                  runOffset, traceOffset);
-    report.traces = copyRows(
-        db,
-        "INSERT INTO main.traces (id, run_id, step, group_index, prompt, output, verdict, trace) "
-        "SELECT id + ?2, run_id + ?1, step, group_index, prompt, output, verdict, trace "
-        "FROM src.traces ORDER BY id",
-        runOffset, traceOffset);
-    report.tokenScores = copyRows(
-        db,
-        "INSERT INTO main.token_scores (trace_id, position, token, reward, advantage, logprob, "
-        "ratio) SELECT trace_id + ?2, position, token, reward, advantage, logprob, ratio "
-        "FROM src.token_scores",
-        runOffset, traceOffset);
-    report.artifacts = copyRows(
-        db,
-        "INSERT INTO main.artifacts (run_id, kind, path, sha256, bytes, created_ms) "
-        "SELECT run_id + ?1, kind, path, sha256, bytes, created_ms FROM src.artifacts ORDER BY id",
-        runOffset, traceOffset);
+    if (content == ImportContent::kEverything) {
+      report.traces = copyRows(
+          db,
+          "INSERT INTO main.traces (id, run_id, step, group_index, prompt, output, verdict, trace) "
+          "SELECT id + ?2, run_id + ?1, step, group_index, prompt, output, verdict, trace "
+          "FROM src.traces ORDER BY id",
+          runOffset, traceOffset);
+      report.tokenScores = copyRows(
+          db,
+          "INSERT INTO main.token_scores (trace_id, position, token, reward, advantage, logprob, "
+          "ratio) SELECT trace_id + ?2, position, token, reward, advantage, logprob, ratio "
+          "FROM src.token_scores",
+          runOffset, traceOffset);
+      report.artifacts = copyRows(
+          db,
+          "INSERT INTO main.artifacts (run_id, kind, path, sha256, bytes, created_ms) "
+          "SELECT run_id + ?1, kind, path, sha256, bytes, created_ms FROM src.artifacts ORDER BY id",
+          runOffset, traceOffset);
+    }
     db.exec("COMMIT");
   } catch (...) {
     if (db.inTransaction()) sqlite3_exec(db.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
@@ -153,8 +155,9 @@ ImportReport RunStore::importFrom(const fs::path& other) {
   }
   db.exec("DETACH DATABASE src");
   logger("core.store")
-      ->info("{}: imported {} runs, {} metric values, {} traces from {}", m_path.string(),
-             report.runIds.size(), report.metrics, report.traces, source);
+      ->info("{}: imported {} runs, {} metric values, {} traces from {}{}", m_path.string(),
+             report.runIds.size(), report.metrics, report.traces, source,
+             content == ImportContent::kMetricsOnly ? " (metrics only)" : "");
   return report;
 }
 

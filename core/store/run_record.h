@@ -143,6 +143,10 @@ struct Artifact {
 };
 
 /** What importStore() copied. */
+/** What RunStore::importFrom copies: everything, or the runs with their tags and metrics only
+ * (no traces, token scores or artifact records: a small record of results, e.g. for a report). */
+enum class ImportContent { kEverything, kMetricsOnly };
+
 struct ImportReport {
   std::vector<std::int64_t> runIds;  ///< the new ids, in the source's id order
   std::int64_t tags = 0, metrics = 0, traces = 0, tokenScores = 0, artifacts = 0;

@@ -198,9 +198,11 @@ class RunStore {
    * Copies every run of the store at @p other into this one in one transaction: new run and trace
    * ids are assigned, parent links remapped, metric keys merged; the source is not modified (an
    * older-schema source is migrated in a temporary copy). Throws Error naming @p other when it is
-   * not a run store, newer, or this store itself.
+   * not a run store, newer, or this store itself. With ImportContent::kMetricsOnly the traces,
+   * token scores and artifact records stay behind.
    */
-  ImportReport importFrom(const std::filesystem::path& other);
+  ImportReport importFrom(const std::filesystem::path& other,
+                          ImportContent content = ImportContent::kEverything);
 
  private:
   StoreWriter& writer();

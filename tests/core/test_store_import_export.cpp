@@ -110,6 +110,31 @@ TEST_F(ImportExport, ImportMergesWithNewIdsAndRemappedParents) {
   EXPECT_EQ(sqlInt(dst, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
 }
 
+TEST_F(ImportExport, MetricsOnlyImportLeavesTracesScoresAndArtifactsBehind) {
+  const fs::path src = path("other.sqlite"), dst = path("slim.sqlite");
+  writeSource(src, path("w.bin"));
+  RunStore store(dst);
+  const ImportReport r = store.importFrom(src, ImportContent::kMetricsOnly);
+  EXPECT_EQ(r.runIds, (std::vector<std::int64_t>{1, 2, 3}));
+  EXPECT_EQ(r.tags, 3);
+  EXPECT_EQ(r.metrics, 30);
+  EXPECT_EQ(r.traces, 0);
+  EXPECT_EQ(r.tokenScores, 0);
+  EXPECT_EQ(r.artifacts, 0);
+  EXPECT_EQ(store.getRun(2).parentId, 1);
+  EXPECT_EQ(store.getRun(2).endReason, "diverged");
+  EXPECT_EQ(store.getRun(1).tags, (std::vector<std::string>{"imported", "x"}));
+  EXPECT_EQ(store.metricSeries({1}, {"reward"})[0].points[4].value, 2.0);
+  EXPECT_TRUE(store.traces(2).empty());
+  EXPECT_TRUE(store.artifacts(1).empty());
+  EXPECT_EQ(sqlInt(dst, "SELECT count(*) FROM token_scores"), 0);
+  // A full import afterwards still brings the traces, under the next ids.
+  const ImportReport full = store.importFrom(src);
+  EXPECT_EQ(full.runIds, (std::vector<std::int64_t>{4, 5, 6}));
+  EXPECT_EQ(full.traces, 2);
+  EXPECT_EQ(store.traces(5).size(), 1u);
+}
+
 TEST_F(ImportExport, ImportsAnOlderSchemaWithoutChangingIt) {
   const fs::path src = path("v1.sqlite"), dst = path("runs.sqlite");
   writeV1Store(src, traceToJsonLine(sampleTrace(4)));

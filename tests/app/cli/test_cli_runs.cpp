@@ -168,6 +168,14 @@ TEST_F(Cli, RunsImportMergesAnotherStore) {
   ASSERT_EQ(show.code, 0) << show.out;
   EXPECT_EQ(nlohmann::json::parse(show.out)["run"]["parent_id"], 2);
   EXPECT_EQ(nlohmann::json::parse(run("runs list --json --store " + mine).out).size(), 3u);
+  const std::string slim = path("slim.sqlite");
+  const Result m = run("runs import " + other + " --metrics-only --store " + slim);
+  ASSERT_EQ(m.code, 0) << m.out;
+  EXPECT_NE(m.out.find("imported 2 runs (new ids 1..2), 10 metric values, 0 traces, 0 token "
+                       "scores, 0 artifacts"),
+            std::string::npos)
+      << m.out;
+  EXPECT_NE(run("runs show 2 --store " + slim).out.find("traces    0"), std::string::npos);
   const Result self = run("runs import " + mine + " --store " + mine);
   EXPECT_EQ(self.code, 1);
   EXPECT_NE(self.out.find("into itself"), std::string::npos) << self.out;
