@@ -270,6 +270,8 @@ void DecodeController::readTraceWith(const QString& label, std::function<core::T
     read.path = label;
     try {
       read.trace = std::make_shared<core::Trace>(load());
+      // Its own tokenizer labels the prompt even when no model (or another one) is loaded.
+      read.vocabulary = traceVocabulary(*read.trace, label, &read.vocabularyNote);
     } catch (const std::exception& e) {
       read.error = QString::fromStdString(e.what());
     }
@@ -332,6 +334,13 @@ void DecodeController::onTraceRead() {
   }
   m_live = false;
   m_timeline.reset(*read.trace);
+  if (!read.vocabulary.isEmpty()) {
+    m_timeline.setVocabulary(read.vocabulary);
+  } else {
+    m_timeline.setVocabulary(m_model.vocabulary);
+    if (!m_modelReady)
+      guiLog()->info("prompt tokens shown as ids: {}", read.vocabularyNote.toStdString());
+  }
   // A replayed trace shows its scores at the tau its decode used (issue 12).
   if (const auto tau = traceVerifierTau(*read.trace)) m_stack->detectorStrip()->setTau(*tau);
   traceChanged(false);
@@ -374,6 +383,7 @@ void DecodeController::configureWorker() {
 void DecodeController::onStarted(const core::Trace& header) {
   m_live = true;
   m_timeline.reset(header);
+  m_timeline.setVocabulary(m_model.vocabulary);  // a replayed trace may have set its own
   traceChanged(true);
   setPosition(0, false);
   m_window->setJobText(tr("decoding"));

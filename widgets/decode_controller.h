@@ -154,6 +154,8 @@ class DecodeController : public QObject {
     QString path;
     QString error;
     std::shared_ptr<core::Trace> trace;
+    QStringList vocabulary;  ///< the trace's own tokenizer's texts; empty: not found
+    QString vocabularyNote;  ///< why it was not found
   };
   QFutureWatcher<TraceRead>* m_traceReader = nullptr;
   struct CatalogRead {

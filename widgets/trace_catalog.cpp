@@ -1,8 +1,10 @@
 #include "widgets/trace_catalog.h"
 
+#include <QDir>
 #include <QFileInfo>
 
 #include "store/run_store.h"
+#include "tokenizer/tokenizer.h"
 #include "trace/trace_io.h"
 #include "util/error.h"
 
@@ -100,6 +102,42 @@ QString describeEntry(const TraceCatalog& catalog, const TraceEntry& entry) {
       .arg(QFileInfo(catalog.path).fileName())
       .arg(entry.line + 1)
       .arg(catalog.entries.size());
+}
+
+QStringList traceVocabulary(const core::Trace& trace, const QString& tracePath, QString* why) {
+  const QString model = qs(trace.model);
+  QStringList candidates;
+  if (!model.isEmpty()) {
+    candidates << model;
+    if (!tracePath.isEmpty()) {
+      const QDir traceDir = QFileInfo(tracePath).absoluteDir();
+      const QString name = QFileInfo(QDir::cleanPath(model)).fileName();
+      candidates << traceDir.absoluteFilePath(QStringLiteral("../") + name)
+                 << traceDir.absoluteFilePath(name);
+    }
+  }
+  QStringList tried;
+  for (const QString& dir : candidates) {
+    const QFileInfo info(dir);
+    if (!info.isDir()) {
+      tried << dir;
+      continue;
+    }
+    try {
+      const auto tok = core::loadTokenizer(info.absoluteFilePath().toStdString());
+      QStringList texts;
+      texts.reserve(tok->vocabSize());
+      for (int id = 0; id < tok->vocabSize(); ++id) texts << qs(tok->tokenText(id));
+      return texts;
+    } catch (const std::exception& e) {
+      tried << dir + QStringLiteral(" (") + qs(e.what()) + QStringLiteral(")");
+    }
+  }
+  if (why != nullptr)
+    *why = model.isEmpty() ? QStringLiteral("the trace names no model")
+                           : QStringLiteral("no tokenizer for model '%1' (tried %2)")
+                                 .arg(model, tried.join(QStringLiteral(", ")));
+  return {};
 }
 
 }  // namespace nmar::widgets

@@ -9,6 +9,7 @@
 #include <QList>
 #include <QMetaType>
 #include <QString>
+#include <QStringList>
 
 #include "trace/trace.h"
 
@@ -47,6 +48,17 @@ TraceCatalog listFileTraces(const QString& path);
 
 /** Loads @p entry of @p catalog (validated). Throws core::Error naming the file and trace. */
 core::Trace loadCatalogTrace(const TraceCatalog& catalog, const TraceEntry& entry);
+
+/**
+ * The text of every token id of the tokenizer @p trace was decoded with, for showing a replayed
+ * trace's prompt without loading its model. The trace's `model` field names a checkpoint folder,
+ * usually relative to where the decode ran: it is tried as given, then as a sibling of the folder
+ * holding the trace file @p tracePath (a demo's traces/ beside its model folders), then inside
+ * that folder. Empty when none of these holds a tokenizer; @p why (when given) then says what was
+ * tried. Runs on any thread.
+ */
+QStringList traceVocabulary(const core::Trace& trace, const QString& tracePath,
+                            QString* why = nullptr);
 
 /** A one-line description of @p entry for logs and the status bar. */
 QString describeEntry(const TraceCatalog& catalog, const TraceEntry& entry);

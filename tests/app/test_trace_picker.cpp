@@ -11,6 +11,7 @@
 #include <QTest>
 
 #include "store/run_store.h"
+#include "tokenizer/char_tokenizer.h"
 #include "trace/trace_io.h"
 #include "widgets/decode_controller.h"
 #include "widgets/main_window.h"
@@ -57,6 +58,7 @@ class TestTracePicker : public QObject {
   void listsAndOpensStoreTraces();
   void multiTraceJsonlGoesThroughThePicker();
   void badStoreNamesTheFile();
+  void promptLabelsComeFromTheTracesOwnTokenizer();
 };
 
 void TestTracePicker::listsAndOpensStoreTraces() {
@@ -159,6 +161,39 @@ void TestTracePicker::badStoreNamesTheFile() {
   w.window.requestOpen(OpenKind::RunStore, empty);
   QVERIFY(waitFor(errors, 2));
   QVERIFY(errors.at(1).at(0).toString().contains(QStringLiteral("holds no trace")));
+}
+
+void TestTracePicker::promptLabelsComeFromTheTracesOwnTokenizer() {
+  // A demo layout: <demo>/traces/t.json names its model "elsewhere/demo/abc" (where the decode
+  // ran); the model folder <demo>/abc holds the tokenizer. No model is loaded in the window.
+  QTemporaryDir dir;
+  QVERIFY(QDir(dir.path()).mkpath(QStringLiteral("demo/traces")));
+  nmar::core::CharTokenizer("abc").save((dir.path() + QStringLiteral("/demo/abc")).toStdString());
+  nmar::core::Trace trace = makeTrace("xy", 4);  // prompt ids [1 2]: text "xy" has 2 characters
+  trace.promptText = "??!";                      // ... no longer: labels must come from ids
+  trace.model = "elsewhere/demo/abc";
+  const QString path = dir.filePath(QStringLiteral("demo/traces/t.json"));
+  nmar::core::writeTrace(path.toStdString(), trace);
+
+  QString why;
+  const QStringList vocabulary = traceVocabulary(trace, path, &why);
+  QVERIFY2(vocabulary.size() > 5, qPrintable(why));
+  const int a = vocabulary.indexOf(QStringLiteral("a"));
+  QVERIFY(a >= 0);
+  trace.promptIds = {a, a + 1};
+
+  Window w;
+  QSignalSpy opened(&w.controller, &DecodeController::traceOpened);
+  nmar::core::writeTrace(path.toStdString(), trace);
+  w.controller.openTrace(path);
+  QVERIFY(waitFor(opened));
+  QCOMPARE(w.controller.timeline().promptLabels(), (QStringList{QStringLiteral("a"), QStringLiteral("b")}));
+
+  // Nothing found: empty, and the reason names the model and the places tried.
+  trace.model = "gone/nowhere";
+  QVERIFY(traceVocabulary(trace, path, &why).isEmpty());
+  QVERIFY2(why.contains(QStringLiteral("gone/nowhere")) && why.contains(QStringLiteral("tried")),
+           qPrintable(why));
 }
 
 QTEST_MAIN(TestTracePicker)
