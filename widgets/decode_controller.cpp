@@ -334,6 +334,9 @@ void DecodeController::onTraceRead() {
   }
   m_live = false;
   m_timeline.reset(*read.trace);
+  // Run decodes the replayed prompt again with the loaded model.
+  if (!read.trace->promptText.empty())
+    m_stack->setPrompt(QString::fromStdString(read.trace->promptText));
   if (!read.vocabulary.isEmpty()) {
     m_timeline.setVocabulary(read.vocabulary);
   } else {

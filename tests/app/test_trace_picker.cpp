@@ -4,6 +4,7 @@
 #include <QDir>
 #include <QFile>
 #include <QLabel>
+#include <QLineEdit>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTableWidget>
@@ -188,6 +189,10 @@ void TestTracePicker::promptLabelsComeFromTheTracesOwnTokenizer() {
   w.controller.openTrace(path);
   QVERIFY(waitFor(opened));
   QCOMPARE(w.controller.timeline().promptLabels(), (QStringList{QStringLiteral("a"), QStringLiteral("b")}));
+  // The prompt box takes the replayed prompt, so Run decodes it again with the loaded model.
+  const auto* promptEdit = w.window.findChild<QLineEdit*>(QStringLiteral("promptEdit"));
+  QVERIFY(promptEdit != nullptr);
+  QCOMPARE(promptEdit->text(), QStringLiteral("??!"));
 
   // Nothing found: empty, and the reason names the model and the places tried.
   trace.model = "gone/nowhere";
