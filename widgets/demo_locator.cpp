@@ -20,20 +20,43 @@ QStringList demoSearchPaths() {
   return paths;
 }
 
-QString findDemoModel() {
-  for (const QString& dir : demoSearchPaths()) {
-    const QString model = QDir(dir).absoluteFilePath(QStringLiteral("addition"));
-    if (QFileInfo::exists(model + QStringLiteral("/config.json"))) return model;
-  }
+namespace {
+Demo findDemo(const QString& name) {
+  for (const Demo& demo : findDemos())
+    if (demo.name == name) return demo;
   return {};
 }
+}  // namespace
 
-QString findDemoTrace() {
-  for (const QString& dir : demoSearchPaths()) {
-    const QString trace = QDir(dir).absoluteFilePath(QStringLiteral("traces/addition.json"));
-    if (QFileInfo::exists(trace)) return trace;
+QString findDemoModel() { return findDemo(QStringLiteral("addition")).model; }
+
+QString findDemoTrace() { return findDemo(QStringLiteral("addition")).trace; }
+
+QList<Demo> findDemos() {
+  struct Known {
+    const char* name;
+    const char* title;
+  };
+  static const Known known[] = {
+      {"addition", QT_TRANSLATE_NOOP("nmar::widgets::Demo", "Addition (3-digit sums)")},
+      {"prose", QT_TRANSLATE_NOOP("nmar::widgets::Demo", "Prose (King James Bible)")},
+  };
+  const QStringList search = demoSearchPaths();
+  QList<Demo> demos;
+  for (const Known& k : known) {
+    const QString name = QString::fromLatin1(k.name);
+    for (const QString& dir : search) {
+      const QDir root(dir);
+      const QString model = root.absoluteFilePath(name);
+      if (!QFileInfo::exists(model + QStringLiteral("/config.json"))) continue;
+      QString trace = root.absoluteFilePath(QStringLiteral("traces/%1.json").arg(name));
+      if (!QFileInfo::exists(trace)) trace.clear();
+      demos.append(Demo{name, QCoreApplication::translate("nmar::widgets::Demo", k.title),
+                        model, trace});
+      break;
+    }
   }
-  return {};
+  return demos;
 }
 
 }  // namespace nmar::widgets

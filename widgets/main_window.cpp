@@ -16,6 +16,7 @@
 
 #include "util/log.h"
 #include "widgets/about_dialog.h"
+#include "widgets/demo_locator.h"
 #include "widgets/log_pane.h"
 #include "widgets/recent_files.h"
 #include "widgets/shortcuts_dialog.h"
@@ -85,6 +86,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
                        QKeySequence(tr("Ctrl+Shift+L")));
   resizeDocks({m_logDock}, {160}, Qt::Vertical);  // the log is a strip, not half the window
   refreshRecentFiles();
+  refreshDemos();
 }
 
 MainWindow::~MainWindow() = default;
@@ -140,6 +142,10 @@ void MainWindow::createMenus() {
   file->addAction(m_openCheckpoint);
   file->addAction(m_openTrace);
   file->addAction(m_openStore);
+  m_demoMenu = file->addMenu(tr("Open &demo"));
+  m_demoMenu->setObjectName(QStringLiteral("demoMenu"));
+  m_demoMenu->setToolTipsVisible(true);
+  connect(m_demoMenu, &QMenu::aboutToShow, this, &MainWindow::refreshDemos);
   m_recentMenu = file->addMenu(tr("Recent &files"));
   m_recentMenu->setObjectName(QStringLiteral("recentMenu"));
   file->addSeparator();
@@ -292,6 +298,37 @@ void MainWindow::openRecent(const OpenRequest& entry) {
     return;
   }
   requestOpen(entry.kind, entry.path);
+}
+
+void MainWindow::refreshDemos() {
+  m_demoMenu->clear();
+  const QList<Demo> demos = findDemos();
+  for (const Demo& demo : demos) {
+    QAction* action = m_demoMenu->addAction(demo.title);
+    action->setObjectName(QStringLiteral("demo_") + demo.name);
+    const QString tip = demo.trace.isEmpty()
+                            ? tr("Load the model %1").arg(demo.model)
+                            : tr("Load the model %1 and replay %2").arg(demo.model, demo.trace);
+    action->setToolTip(tip);
+    action->setStatusTip(tip);
+    connect(action, &QAction::triggered, this, [this, demo] { openDemo(demo); });
+  }
+  if (demos.isEmpty()) {
+    QAction* none = m_demoMenu->addAction(tr("No bundled demo found"));
+    none->setEnabled(false);
+    none->setToolTip(tr("Looked in %1").arg(demoSearchPaths().join(QStringLiteral(", "))));
+  }
+}
+
+void MainWindow::openDemo(const Demo& demo) {
+  core::logger("gui")->info("opening the {} demo: {}{}", demo.name.toStdString(),
+                            demo.model.toStdString(),
+                            demo.trace.isEmpty() ? std::string()
+                                                 : " with " + demo.trace.toStdString());
+  statusBar()->showMessage(tr("Open demo: %1").arg(demo.title), 5000);
+  // Not added to the recent files: the demo menu always lists them.
+  Q_EMIT openRequested(OpenKind::Checkpoint, demo.model);
+  if (!demo.trace.isEmpty()) Q_EMIT openRequested(OpenKind::Trace, demo.trace);
 }
 
 void MainWindow::refreshRecentFiles() {

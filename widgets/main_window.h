@@ -14,6 +14,7 @@ class QMenu;
 namespace nmar::widgets {
 
 class AboutDialog;
+struct Demo;
 class LogPane;
 class ShortcutsDialog;
 class WelcomePage;
@@ -31,7 +32,8 @@ struct RunActions {
  * dock and a status bar with permanent device / model / job labels. Controllers add their panels
  * with addPanel(); each becomes a dock with a toggle in the View menu and takes part in the saved
  * layout. Opening is requested, not done here: File→Open…, recent files and drag-and-drop all end
- * in requestOpen(), which records the path in the recent files and emits openRequested().
+ * in requestOpen(), which records the path in the recent files and emits openRequested();
+ * File→Open demo emits openRequested() for a bundled demo's model and then its trace.
  * GUI thread only.
  */
 class MainWindow : public QMainWindow {
@@ -114,6 +116,9 @@ class MainWindow : public QMainWindow {
   void openWithDialog(OpenKind kind);
   void openRecent(const OpenRequest& entry);
   void refreshRecentFiles();
+  /** Lists the bundled demos found now in File → Open demo (done again each time it opens). */
+  void refreshDemos();
+  void openDemo(const Demo& demo);
 
   QAction* m_openCheckpoint = nullptr;
   QAction* m_openTrace = nullptr;
@@ -126,6 +131,7 @@ class MainWindow : public QMainWindow {
   QAction* m_about = nullptr;
   RunActions m_run;
   QMenu* m_recentMenu = nullptr;
+  QMenu* m_demoMenu = nullptr;
   QMenu* m_viewMenu = nullptr;
 
   WelcomePage* m_welcome = nullptr;

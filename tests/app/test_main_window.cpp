@@ -17,6 +17,7 @@
 
 #include "util/build_info.h"
 #include "widgets/about_dialog.h"
+#include "widgets/demo_locator.h"
 #include "widgets/log_pane.h"
 #include "widgets/main_window.h"
 #include "widgets/recent_files.h"
@@ -80,6 +81,7 @@ class TestMainWindow : public QObject {
   void dropEmitsOpenRequested();
   void dropOfUnknownFileIsRefused();
   void reopenFromRecentMenuAndStaleEntry();
+  void demoMenuOpensEachBundledDemo();
   void aboutDialogShowsVersions();
   void shortcutsDialogListsActions();
   void startupRequestIsKept();
@@ -103,7 +105,7 @@ void TestMainWindow::hasMenusDocksAndStartPage() {
     if (!action->isSeparator()) fileActions << action->text().remove('&');
   }
   QCOMPARE(fileActions, (QStringList{"Open checkpoint…", "Open trace…", "Open run store…",
-                                     "Recent files", "Quit"}));
+                                     "Open demo", "Recent files", "Quit"}));
   QVERIFY(menu(window, "recentMenu"));
   QVERIFY(!menu(window, "recentMenu")->isEnabled());  // nothing recent yet
   QVERIFY(menu(window, "helpMenu"));
@@ -371,6 +373,63 @@ void TestMainWindow::reopenFromRecentMenuAndStaleEntry() {
   QVERIFY(nmar::widgets::recentFiles().isEmpty());
   QVERIFY(!recentMenu->isEnabled());
   QTRY_VERIFY(window.logPane()->visibleText().contains(QStringLiteral("no longer exists")));
+}
+
+void TestMainWindow::demoMenuOpensEachBundledDemo() {
+  QTemporaryDir dir;  // a demo folder: addition without its trace, prose with one
+  for (const char* sub : {"addition", "prose", "traces"})
+    QVERIFY(QDir(dir.path()).mkpath(QString::fromLatin1(sub)));
+  for (const char* name : {"addition/config.json", "prose/config.json", "traces/prose.json"})
+    touch(dir, QString::fromLatin1(name));
+  qputenv("NMAR_DEMO_DIR", dir.path().toUtf8());  // searched before the source tree's demos
+  MainWindow window;
+  QMenu* demos = menu(window, "demoMenu");
+  QVERIFY(demos != nullptr);
+  QCOMPARE(demos->title().remove('&'), QStringLiteral("Open demo"));
+  QStringList names;
+  for (QAction* action : demos->actions()) names << action->objectName();
+  QCOMPARE(names, (QStringList{QStringLiteral("demo_addition"), QStringLiteral("demo_prose")}));
+  QAction* prose = demos->actions().at(1);
+  QCOMPARE(prose->text(), QStringLiteral("Prose (King James Bible)"));
+  const QString proseModel = QFileInfo(dir.filePath(QStringLiteral("prose"))).absoluteFilePath();
+  const QString proseTrace =
+      QFileInfo(dir.filePath(QStringLiteral("traces/prose.json"))).absoluteFilePath();
+  QVERIFY(prose->toolTip().contains(proseModel));
+  QVERIFY(prose->toolTip().contains(proseTrace));
+
+  QSignalSpy spy(&window, &MainWindow::openRequested);
+  prose->trigger();  // the model, then its trace
+  QCOMPARE(spy.count(), 2);
+  QCOMPARE(spy.at(0).at(0).value<OpenKind>(), OpenKind::Checkpoint);
+  QCOMPARE(spy.at(0).at(1).toString(), proseModel);
+  QCOMPARE(spy.at(1).at(0).value<OpenKind>(), OpenKind::Trace);
+  QCOMPARE(spy.at(1).at(1).toString(), proseTrace);
+  QVERIFY(nmar::widgets::recentFiles().isEmpty());  // the demo menu is their list
+
+  spy.clear();
+  demos->actions().at(0)->trigger();  // addition has no trace here: only the model opens
+  QCOMPARE(spy.count(), 1);
+  QCOMPARE(spy.at(0).at(1).toString(),
+           QFileInfo(dir.filePath(QStringLiteral("addition"))).absoluteFilePath());
+
+  // The menu is built again each time it opens: a removed demo falls back to the next folder
+  // searched (the source tree's, in a build run in place) or disappears.
+  QVERIFY(QDir(dir.filePath(QStringLiteral("prose"))).removeRecursively());
+  Q_EMIT demos->aboutToShow();
+  QAction* again = window.findChild<QAction*>(QStringLiteral("demo_prose"));
+  if (again != nullptr) QVERIFY(!again->toolTip().contains(dir.path()));
+
+  QTemporaryDir empty;  // no demo anywhere: one disabled entry that says where it looked
+  qputenv("NMAR_DEMO_DIR", empty.path().toUtf8());
+  Q_EMIT demos->aboutToShow();
+  if (nmar::widgets::findDemos().isEmpty()) {
+    QCOMPARE(demos->actions().size(), 1);
+    QVERIFY(!demos->actions().first()->isEnabled());
+    QVERIFY(demos->actions().first()->toolTip().contains(empty.path()));
+  } else {
+    for (QAction* action : demos->actions()) QVERIFY(!action->toolTip().contains(dir.path()));
+  }
+  qunsetenv("NMAR_DEMO_DIR");
 }
 
 void TestMainWindow::aboutDialogShowsVersions() {
