@@ -42,9 +42,8 @@ function(nmar_add_test)
   add_executable(${T_NAME} ${T_SOURCES})
   nmar_target_defaults(${T_NAME})
   target_link_libraries(${T_NAME} PRIVATE ${T_LIBS})
-  target_compile_definitions(${T_NAME} PRIVATE
-    NMAR_FIXTURES_DIR="${NMAR_FIXTURES_DIR}"
-    NMAR_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  # NMAR_FIXTURES_DIR and NMAR_SOURCE_DIR come from the generated nmar_test_paths.h
+  target_include_directories(${T_NAME} PRIVATE ${PROJECT_BINARY_DIR}/generated)
   if(T_QT)
     nmar_qt_defaults(${T_NAME})
     target_link_libraries(${T_NAME} PRIVATE Qt6::Test)

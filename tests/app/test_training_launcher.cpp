@@ -6,6 +6,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include "nmar_test_paths.h"
 #include "store/run_store.h"
 #include "widgets/experiment_form.h"
 #include "widgets/train_process.h"

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tokenizer/tokenizer.h"
+#include "nmar_test_paths.h"
 
 namespace fs = std::filesystem;
 

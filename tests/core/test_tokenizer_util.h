@@ -9,6 +9,7 @@
 #include <string>
 
 #include "util/error.h"
+#include "nmar_test_paths.h"
 
 namespace nmar::test {
 

@@ -10,6 +10,7 @@
 #include "data/curriculum.h"
 #include "data/deviation.h"
 #include "data/example_source.h"
+#include "nmar_test_paths.h"
 #include "nmar/masks.h"
 #include "train/experiment.h"
 #include "train/lr_schedule.h"

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "nmar_test_paths.h"
 #include "model/pretrained.h"
 
 namespace nmar::testing {
