@@ -1,7 +1,10 @@
 #include "model/attention.h"
 
+#include "model/attention_kernel.h"
+
 #include <cmath>
 #include <limits>
+
 
 namespace nmar::core {
 
@@ -82,7 +85,10 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, int64_t layer, const Atte
     k = ctx.cache->keys(layer);
     v = ctx.cache->values(layer);
   }
-  at::Tensor out = attend(q, k, v, ctx.blocked, probs);
+  at::Tensor out = probs == nullptr && resolveAttentionKernel(attentionKernel()) ==
+                                           AttentionKernel::kLibrary
+                       ? attendLibrary(q, k, v, ctx.blocked)
+                       : attend(q, k, v, ctx.blocked, probs);
   out = out.transpose(1, 2).reshape({b, nq, m_heads * m_headDim});
   return m_gpt2 ? m_cProj(out) : m_o(out);
 }

@@ -2,6 +2,9 @@
 // custom masks with position ids, attention probabilities, bf16, and input validation.
 #include <set>
 
+#include <torch/version.h>
+
+#include "model/attention_kernel.h"
 #include "test_model_support.h"
 
 namespace nmar::core {
@@ -163,6 +166,96 @@ TEST_P(ModelForwardTest, AttentionProbabilitiesSumToOneOverVisibleKeys) {
   // Query 0 sees only itself.
   EXPECT_LT(maxAbsDiff(out.attentions[0].select(2, 0).select(2, 0), at::ones({2, c.numHeads})),
             1e-6);
+}
+
+/** Sets the process-wide attention kernel for one scope (restores kAuto after). */
+struct KernelScope {
+  explicit KernelScope(AttentionKernel k) { setAttentionKernel(k); }
+  ~KernelScope() { setAttentionKernel(AttentionKernel::kAuto); }
+};
+
+TEST_P(ModelForwardTest, LibraryAttentionAgreesWithTheExplicitPath) {
+  // The N-MAR case: hidden (undone) keys, re-used position ids, a broadcast mask; grouped-query
+  // heads in the Llama/Qwen cases. Forward logits, incremental decoding, and gradients.
+  const int64_t t = 10;
+  at::Tensor ids = randomIds(3, t, vocab(), 11);
+  Hiding h = hide(t, {3, 4});
+  ForwardOptions opt;
+  opt.mask = h.mask.unsqueeze(0);
+  opt.positionIds = h.positions.unsqueeze(0);
+  auto logitsWith = [&](AttentionKernel kernel, const ForwardOptions& o) {
+    KernelScope scope(kernel);
+    return model->forward(ids, o).logits;
+  };
+  const at::Tensor explicitLogits = logitsWith(AttentionKernel::kExplicit, opt);
+  EXPECT_LT(maxAbsDiff(logitsWith(AttentionKernel::kLibrary, opt), explicitLogits), kTol);
+  EXPECT_GT(explicitLogits.abs().max().item<double>(), 1e-2);  // not a comparison of zeros
+
+  // A query with no visible key at all: uniform on both paths, never NaN.
+  ForwardOptions blind;
+  blind.mask = at::ones({1, 1, t, t}, at::kBool).tril();
+  blind.mask[0][0][t - 1].fill_(false);
+  const at::Tensor blindLibrary = logitsWith(AttentionKernel::kLibrary, blind);
+  EXPECT_TRUE(blindLibrary.isfinite().all().item<bool>());
+  EXPECT_LT(maxAbsDiff(blindLibrary, logitsWith(AttentionKernel::kExplicit, blind)), kTol);
+
+  // Attention probabilities are asked for: the explicit path runs whatever the setting.
+  {
+    KernelScope scope(AttentionKernel::kLibrary);
+    ForwardOptions withProbs = opt;
+    withProbs.returnAttention = true;
+    ForwardOutput out = model->forward(ids, withProbs);
+    EXPECT_EQ(static_cast<int64_t>(out.attentions.size()), GetParam().config.numLayers);
+    EXPECT_LT(maxAbsDiff(out.logits, explicitLogits), kTol);
+  }
+
+  // Incremental decoding through the cache (one query: no mask; then a causal chunk).
+  const at::Tensor whole = logitsWith(AttentionKernel::kExplicit, ForwardOptions{});
+  for (AttentionKernel kernel : {AttentionKernel::kExplicit, AttentionKernel::kLibrary}) {
+    SCOPED_TRACE(attentionKernelName(kernel));
+    KernelScope scope(kernel);
+    KVCache cache(GetParam().config.numLayers);
+    ForwardOptions step;
+    step.cache = &cache;
+    at::Tensor first = model->forward(ids.narrow(1, 0, 6), step).logits;
+    at::Tensor next = model->forward(ids.narrow(1, 6, 1), step).logits;
+    at::Tensor rest = model->forward(ids.narrow(1, 7, 3), step).logits;
+    EXPECT_LT(maxAbsDiff(at::cat({first, next, rest}, 1), whole), kTol);
+  }
+
+  // Gradients: the same loss through either path gives the same parameter gradients.
+  at::AutoGradMode grad(true);
+  auto gradients = [&](AttentionKernel kernel) {
+    KernelScope scope(kernel);
+    model->zero_grad();
+    model->forward(ids, opt).logits.logsumexp(-1).sum().backward();
+    std::vector<at::Tensor> g;
+    for (const auto& p : model->parameters()) g.push_back(p.grad().clone());
+    return g;
+  };
+  const std::vector<at::Tensor> ge = gradients(AttentionKernel::kExplicit);
+  const std::vector<at::Tensor> gl = gradients(AttentionKernel::kLibrary);
+  ASSERT_EQ(ge.size(), gl.size());
+  double largest = 0.0;
+  for (std::size_t i = 0; i < ge.size(); ++i) {
+    EXPECT_LT(maxAbsDiff(gl[i], ge[i]), 1e-4) << "parameter " << i;
+    largest = std::max(largest, ge[i].abs().max().item<double>());
+  }
+  EXPECT_GT(largest, 1e-3);
+  model->zero_grad();
+}
+
+TEST(AttentionKernel, AutoResolvesByLibTorchVersionAndNamesParse) {
+  EXPECT_EQ(resolveAttentionKernel(AttentionKernel::kExplicit), AttentionKernel::kExplicit);
+  EXPECT_EQ(resolveAttentionKernel(AttentionKernel::kLibrary), AttentionKernel::kLibrary);
+  EXPECT_EQ(resolveAttentionKernel(AttentionKernel::kAuto),
+            TORCH_VERSION_MAJOR >= 2 ? AttentionKernel::kLibrary : AttentionKernel::kExplicit);
+  EXPECT_EQ(attentionKernel(), AttentionKernel::kAuto);  // the default
+  for (AttentionKernel k :
+       {AttentionKernel::kAuto, AttentionKernel::kExplicit, AttentionKernel::kLibrary})
+    EXPECT_EQ(parseAttentionKernel(attentionKernelName(k)), k);
+  expectErrorContaining([] { parseAttentionKernel("flash"); },
+                        {"attention kernel 'flash'", "auto, explicit or library"});
 }
 
 TEST_P(ModelForwardTest, Bf16IsCloseToFp32) {

@@ -2,7 +2,8 @@
 // models: masked-SFT tokens/s, GRPO completions/s and decode tokens/s (plain, and pruned with
 // 10% and 30% UNDOs), plus the process's peak resident memory. Not a test: no assertions.
 //
-//   bench_throughput [--device cpu|cuda|cuda:N|auto] [--steps N] [--presets tiny,small] [--json]
+//   bench_throughput [--device cpu|cuda|cuda:N|auto] [--steps N] [--presets tiny,small]
+//                    [--attention auto|explicit|library] [--json]
 //
 // Models: the Llama `tiny` and `small` presets (random init, char tokenizer, fp32). SFT: batch 32,
 // 3-4 digit addition, random deviations in half the examples, hard mask. GRPO: 4 prompts x 8
@@ -10,6 +11,8 @@
 // Decode: an 8-token prompt and 256 output tokens with UNDOs forced from a seeded schedule
 // (pruned hard mode); the figures count every model step (pushes and pops). Each figure follows 2
 // warm-up steps; on CUDA every timed region ends with a device synchronisation.
+// --attention: the attention path when no probabilities are recorded (model/attention_kernel.h;
+// auto = LibTorch's fused scaled_dot_product_attention from LibTorch 2.0 on, else the explicit one).
 // Peak memory is ru_maxrss of this process (host memory; on CUDA it does not count the device).
 #include <sys/resource.h>
 
@@ -26,6 +29,7 @@
 
 #include "decode/forced_deviation.h"
 #include "decode/pruned_decoder.h"
+#include "model/attention_kernel.h"
 #include "train/experiment.h"
 #include "train/grpo_trainer.h"
 #include "train/sft_trainer.h"
@@ -169,12 +173,20 @@ Options parse(int argc, char** argv) {
         if (q > p) o.presets.push_back(list.substr(p, q - p));
         p = q + 1;
       }
+    } else if (a == "--attention") {
+      const std::string kernel = next();
+      try {
+        setAttentionKernel(parseAttentionKernel(kernel));
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench_throughput: --attention: %s\n", e.what());
+        std::exit(2);
+      }
     } else if (a == "--json") {
       o.json = true;
     } else {
       std::fprintf(stderr,
                    "usage: bench_throughput [--device cpu|cuda|cuda:N|auto] [--steps N] "
-                   "[--presets tiny,small] [--json]\n");
+                   "[--presets tiny,small] [--attention auto|explicit|library] [--json]\n");
       std::exit(a == "--help" || a == "-h" ? 0 : 2);
     }
   }
@@ -199,14 +211,17 @@ int main(int argc, char** argv) {
                            {"torch", info.torchVersion},
                            {"revision", info.gitRevision},
                            {"steps", o.steps},
+                           {"attention", attentionKernelName(resolveAttentionKernel(attentionKernel()))},
                            {"models", nlohmann::json::array()}};
   if (!o.json)
-    std::printf("bench_throughput: %s, %d threads, %s, LibTorch %s; %d timed steps\n\n"
+    std::printf("bench_throughput: %s, %d threads, %s, LibTorch %s, %s attention; %d timed "
+                "steps\n\n"
                 "| preset | params | SFT tok/s | SFT ms/step | GRPO compl/s | GRPO ms/step | "
                 "decode tok/s | UNDO 10%% | UNDO 30%% | peak RSS MiB |\n"
                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
                 deviceName(dev).c_str(), at::get_num_threads(), info.blas.c_str(),
-                info.torchVersion.c_str(), o.steps);
+                info.torchVersion.c_str(),
+                attentionKernelName(resolveAttentionKernel(attentionKernel())), o.steps);
   for (const std::string& preset : o.presets) {
     nlohmann::json m;
     try {
