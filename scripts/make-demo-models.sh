@@ -9,7 +9,7 @@
 #         (resources/demo/traces/prose.json): the first prompt of PROMPTS below whose greedy decode
 #         pops the forced word with UNDO at once and does not loop (at most 2 UNDOs).
 # digits: experiments/addition-pretrain.toml (about 11 minutes on one thread) then
-#         addition-masked.toml (about 3 minutes), each skipped when its last checkpoint exists; the
+#         addition-demo.toml (about 10 minutes), each skipped when its last checkpoint exists; the
 #         checkpoint replaces resources/demo/addition, with a trace (traces/addition.json), only
 #         when one of PROMPTS below pops a wrong digit forced at step 3 at once and ends right.
 #         Exits 1 and keeps the bundled model otherwise.
@@ -51,8 +51,8 @@ for w in "${what[@]}"; do
       # confusable deviations), each skipped when its last checkpoint exists
       [ -d runs/addition-pretrain/checkpoint-12000 ] ||
         "$nmar" train experiments/addition-pretrain.toml --store "$store"
-      ck=runs/addition-masked/checkpoint-1200
-      [ -d "$ck" ] || "$nmar" train experiments/addition-masked.toml --store "$store"
+      ck=runs/addition-demo/checkpoint-4000
+      [ -d "$ck" ] || "$nmar" train experiments/addition-demo.toml --store "$store"
       # The first prompt where a wrong digit (the right one + 1) forced at step 3 is popped at the
       # very next step, the sum comes out right and the decode makes at most 2 UNDOs. The model
       # and its trace replace the bundled ones only when one is found.
