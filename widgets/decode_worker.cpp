@@ -1,5 +1,7 @@
 #include "widgets/decode_worker.h"
 
+#include "widgets/trace_catalog.h"
+
 #include <filesystem>
 
 #include <torch/torch.h>
@@ -89,7 +91,7 @@ void DecodeWorker::loadCheckpoint(const QString& dir, const QString& device) {
       info.undoId = *undo;
     engine->eosId =
         tok->eosId() && *tok->eosId() < config.vocabSize ? *tok->eosId() : config.eosTokenId();
-    for (int id = 0; id < tok->vocabSize(); ++id) info.vocabulary << qs(tok->tokenText(id));
+    info.vocabulary = vocabularyTexts(*tok);
     if (info.undoId < 0)
       core::logger("gui.decode")
           ->warn("{} has no <|undo|> token: it decodes plainly and never pops", dir.toStdString());

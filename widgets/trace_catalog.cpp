@@ -1,7 +1,11 @@
 #include "widgets/trace_catalog.h"
 
+#include <mutex>
+
+#include <QDateTime>
 #include <QDir>
 #include <QFileInfo>
+#include <QHash>
 
 #include "store/run_store.h"
 #include "tokenizer/tokenizer.h"
@@ -104,6 +108,59 @@ QString describeEntry(const TraceCatalog& catalog, const TraceEntry& entry) {
       .arg(catalog.entries.size());
 }
 
+QStringList vocabularyTexts(const core::Tokenizer& tokenizer) {
+  QStringList texts;
+  texts.reserve(tokenizer.vocabSize());
+  for (int id = 0; id < tokenizer.vocabSize(); ++id) texts << qs(tokenizer.tokenText(id));
+  return texts;
+}
+
+namespace {
+
+/** The tokenizer files' modification times in @p dir: a change means the texts must be read again. */
+QString tokenizerStamp(const QDir& dir) {
+  QString stamp;
+  for (const char* name : {"tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt",
+                           "tokenizer.model", "config.json"}) {
+    const QFileInfo f(dir.filePath(QString::fromLatin1(name)));
+    if (f.exists())
+      stamp += QString::fromLatin1(name) + QLatin1Char('@') +
+               QString::number(f.lastModified().toMSecsSinceEpoch()) + QLatin1Char(';');
+  }
+  return stamp;
+}
+
+struct VocabularyCache {
+  struct Entry {
+    QString stamp;
+    QStringList texts;
+  };
+  std::mutex mutex;
+  QHash<QString, Entry> entries;  // by absolute folder
+};
+
+VocabularyCache& vocabularyCache() {
+  static VocabularyCache cache;
+  return cache;
+}
+
+QStringList cachedVocabulary(const QString& folder) {
+  const QString stamp = tokenizerStamp(QDir(folder));
+  VocabularyCache& cache = vocabularyCache();
+  {
+    std::lock_guard<std::mutex> lock(cache.mutex);
+    const auto it = cache.entries.constFind(folder);
+    if (it != cache.entries.constEnd() && it->stamp == stamp) return it->texts;
+  }
+  const QStringList texts = vocabularyTexts(*core::loadTokenizer(folder.toStdString()));
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  if (cache.entries.size() >= 8) cache.entries.clear();  // a few models at a time is the use
+  cache.entries.insert(folder, VocabularyCache::Entry{stamp, texts});
+  return texts;
+}
+
+}  // namespace
+
 QStringList traceVocabulary(const core::Trace& trace, const QString& tracePath, QString* why) {
   const QString model = qs(trace.model);
   QStringList candidates;
@@ -124,11 +181,7 @@ QStringList traceVocabulary(const core::Trace& trace, const QString& tracePath, 
       continue;
     }
     try {
-      const auto tok = core::loadTokenizer(info.absoluteFilePath().toStdString());
-      QStringList texts;
-      texts.reserve(tok->vocabSize());
-      for (int id = 0; id < tok->vocabSize(); ++id) texts << qs(tok->tokenText(id));
-      return texts;
+      return cachedVocabulary(info.absoluteFilePath());
     } catch (const std::exception& e) {
       tried << dir + QStringLiteral(" (") + qs(e.what()) + QStringLiteral(")");
     }

@@ -13,6 +13,10 @@
 
 #include "trace/trace.h"
 
+namespace nmar::core {
+class Tokenizer;
+}
+
 namespace nmar::widgets {
 
 /** One trace on offer. */
@@ -55,10 +59,15 @@ core::Trace loadCatalogTrace(const TraceCatalog& catalog, const TraceEntry& entr
  * usually relative to where the decode ran: it is tried as given, then as a sibling of the folder
  * holding the trace file @p tracePath (a demo's traces/ beside its model folders), then inside
  * that folder. Empty when none of these holds a tokenizer; @p why (when given) then says what was
- * tried. Runs on any thread.
+ * tried. Runs on any thread. The texts are kept per folder (up to 8 folders) while the folder's
+ * tokenizer files keep their modification times, so replaying trace after trace of one model reads
+ * its tokenizer once.
  */
 QStringList traceVocabulary(const core::Trace& trace, const QString& tracePath,
                             QString* why = nullptr);
+
+/** The display text of every token id of @p tokenizer, by id. */
+QStringList vocabularyTexts(const core::Tokenizer& tokenizer);
 
 /** A one-line description of @p entry for logs and the status bar. */
 QString describeEntry(const TraceCatalog& catalog, const TraceEntry& entry);

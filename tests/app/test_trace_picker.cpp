@@ -1,6 +1,7 @@
 // Replaying traces from a run store and from multi-trace JSONL files: the real main window lists
 // them in the trace picker, filters them, and opens the chosen one in the stack panel; bad stores
 // give a message that names the file.
+#include <QDateTime>
 #include <QDir>
 #include <QFile>
 #include <QLabel>
@@ -193,6 +194,19 @@ void TestTracePicker::promptLabelsComeFromTheTracesOwnTokenizer() {
   const auto* promptEdit = w.window.findChild<QLineEdit*>(QStringLiteral("promptEdit"));
   QVERIFY(promptEdit != nullptr);
   QCOMPARE(promptEdit->text(), QStringLiteral("??!"));
+
+  // The texts are cached per folder, and read again when the tokenizer files change.
+  QCOMPARE(traceVocabulary(trace, path), vocabulary);
+  const QString model = dir.filePath(QStringLiteral("demo/abc"));
+  nmar::core::CharTokenizer("xyz").save(model.toStdString());
+  QFile json(model + QStringLiteral("/tokenizer.json"));
+  QVERIFY(json.open(QIODevice::ReadWrite));
+  QVERIFY(json.setFileTime(QDateTime::currentDateTime().addSecs(60),
+                           QFileDevice::FileModificationTime));
+  json.close();
+  const QStringList changed = traceVocabulary(trace, path, &why);
+  QVERIFY2(changed.contains(QStringLiteral("x")), qPrintable(why));
+  QVERIFY(!changed.contains(QStringLiteral("a")));
 
   // Nothing found: empty, and the reason names the model and the places tried.
   trace.model = "gone/nowhere";
