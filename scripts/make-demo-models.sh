@@ -48,7 +48,7 @@ for w in "${what[@]}"; do
       ;;
     digits)
       # stage 1 (plain SFT from scratch on 3-digit sums) and stage 2 (curriculum masked SFT with
-      # confusable deviations), each skipped when its last checkpoint exists
+      # random wrong digits as deviations), each skipped when its last checkpoint exists
       [ -d runs/addition-pretrain/checkpoint-12000 ] ||
         "$nmar" train experiments/addition-pretrain.toml --store "$store"
       ck=runs/addition-demo/checkpoint-4000

@@ -1,7 +1,5 @@
 #include "widgets/decode_worker.h"
 
-#include "widgets/trace_catalog.h"
-
 #include <filesystem>
 
 #include <torch/torch.h>
@@ -17,6 +15,7 @@
 #include "util/device.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "widgets/trace_catalog.h"
 
 namespace nmar::widgets {
 namespace {

@@ -1,7 +1,7 @@
 #pragma once
 /** @file Where the bundled demo model (and demo trace) are looked for. */
-#include <QString>
 #include <QList>
+#include <QString>
 #include <QStringList>
 
 namespace nmar::widgets {

@@ -1,10 +1,9 @@
 #include "model/attention.h"
 
-#include "model/attention_kernel.h"
-
 #include <cmath>
 #include <limits>
 
+#include "model/attention_kernel.h"
 
 namespace nmar::core {
 

@@ -11,7 +11,6 @@
 
 #include <torch/cuda.h>
 
-#include "model/attention_kernel.h"
 #include "test_model_support.h"
 #include "train/autocast.h"
 #include "util/device.h"
@@ -19,6 +18,7 @@
 namespace nmar::core {
 namespace {
 
+using testing::KernelScope;
 using testing::makeModel;
 using testing::maxAbsDiff;
 using testing::ModelCase;
@@ -39,11 +39,6 @@ std::optional<c10::Device> testDevice() {
 
 /** fp32 on a GPU may differ from the CPU by reduction order; TF32 is off in LibTorch by default. */
 constexpr double kDeviceTol = 2e-4;
-
-struct KernelScope {
-  explicit KernelScope(AttentionKernel k) { setAttentionKernel(k); }
-  ~KernelScope() { setAttentionKernel(AttentionKernel::kAuto); }
-};
 
 /** An N-MAR mask hiding keys 3 and 4 from the later queries, with stack positions. */
 std::pair<at::Tensor, at::Tensor> undoneSpan(int64_t t) {

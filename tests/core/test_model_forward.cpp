@@ -4,13 +4,13 @@
 
 #include <torch/version.h>
 
-#include "model/attention_kernel.h"
 #include "test_model_support.h"
 
 namespace nmar::core {
 namespace {
 
 using testing::expectErrorContaining;
+using testing::KernelScope;
 using testing::makeModel;
 using testing::maxAbsDiff;
 using testing::ModelCase;
@@ -167,12 +167,6 @@ TEST_P(ModelForwardTest, AttentionProbabilitiesSumToOneOverVisibleKeys) {
   EXPECT_LT(maxAbsDiff(out.attentions[0].select(2, 0).select(2, 0), at::ones({2, c.numHeads})),
             1e-6);
 }
-
-/** Sets the process-wide attention kernel for one scope (restores kAuto after). */
-struct KernelScope {
-  explicit KernelScope(AttentionKernel k) { setAttentionKernel(k); }
-  ~KernelScope() { setAttentionKernel(AttentionKernel::kAuto); }
-};
 
 TEST_P(ModelForwardTest, LibraryAttentionAgreesWithTheExplicitPath) {
   // The N-MAR case: hidden (undone) keys, re-used position ids, a broadcast mask; grouped-query

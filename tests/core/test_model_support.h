@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
+#include "model/attention_kernel.h"
 #include "model/model_config.h"
 #include "model/transformer.h"
 #include "util/error.h"
@@ -90,5 +91,12 @@ void expectErrorContaining(Fn&& fn, const std::vector<std::string>& parts) {
       EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' not in: " << message;
   }
 }
+
+/** For tests comparing the attention paths: sets the process-wide attention kernel for one
+ * scope, and restores kAuto after. */
+struct KernelScope {
+  explicit KernelScope(AttentionKernel k) { setAttentionKernel(k); }
+  ~KernelScope() { setAttentionKernel(AttentionKernel::kAuto); }
+};
 
 }  // namespace nmar::core::testing

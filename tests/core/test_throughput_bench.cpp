@@ -205,13 +205,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   const BuildInfo info = buildInfo();
+  const char* attention = attentionKernelName(resolveAttentionKernel(attentionKernel()));
   nlohmann::json report = {{"device", deviceName(dev)},
                            {"threads", at::get_num_threads()},
                            {"blas", info.blas},
                            {"torch", info.torchVersion},
                            {"revision", info.gitRevision},
                            {"steps", o.steps},
-                           {"attention", attentionKernelName(resolveAttentionKernel(attentionKernel()))},
+                           {"attention", attention},
                            {"models", nlohmann::json::array()}};
   if (!o.json)
     std::printf("bench_throughput: %s, %d threads, %s, LibTorch %s, %s attention; %d timed "
@@ -220,8 +221,7 @@ int main(int argc, char** argv) {
                 "decode tok/s | UNDO 10%% | UNDO 30%% | peak RSS MiB |\n"
                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
                 deviceName(dev).c_str(), at::get_num_threads(), info.blas.c_str(),
-                info.torchVersion.c_str(),
-                attentionKernelName(resolveAttentionKernel(attentionKernel())), o.steps);
+                info.torchVersion.c_str(), attention, o.steps);
   for (const std::string& preset : o.presets) {
     nlohmann::json m;
     try {
